@@ -1,0 +1,45 @@
+import { createHash } from 'node:crypto';
+import { z } from 'zod';
+import { invalidInput, parseTaskInput, type CapabilityHandler } from './capability';
+
+const buildInput = z.object({
+  name: z.string().min(1).default('artifact'),
+  template: z.string().min(1, 'give the template text to render').default('{{name}} built for {{environment}}\n'),
+  variables: z.record(z.string(), z.union([z.string(), z.number(), z.boolean()])).default({}),
+});
+
+export interface BuildOutput {
+  artifact: string;
+  sha256: string;
+  bytes: number;
+  content: string;
+}
+
+/** Renders `{{variable}}` placeholders; an unknown placeholder is an input error, not an empty string. */
+export function renderTemplate(template: string, variables: Record<string, string | number | boolean>): { text: string; missing: string[] } {
+  const missing: string[] = [];
+  const text = template.replace(/\{\{\s*([A-Za-z_][A-Za-z0-9_]*)\s*\}\}/g, (_, key: string) => {
+    if (!(key in variables)) {
+      missing.push(key);
+      return '';
+    }
+    return String(variables[key]);
+  });
+  return { text, missing };
+}
+
+export const build: CapabilityHandler = async (request) => {
+  const input = parseTaskInput(buildInput, 'build', request);
+  const variables = { name: input.name, environment: request.environment, tenant: request.tenantId, run: request.runId, ...input.variables };
+  const { text, missing } = renderTemplate(input.template, variables);
+  if (missing.length > 0) {
+    throw invalidInput('build', request.taskId, `input.template uses unknown variable(s) ${missing.join(', ')}; add them to input.variables`);
+  }
+  const output: BuildOutput = {
+    artifact: `${input.name}@${request.environment}`,
+    sha256: createHash('sha256').update(text).digest('hex'),
+    bytes: Buffer.byteLength(text),
+    content: text,
+  };
+  return output;
+};

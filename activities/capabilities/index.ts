@@ -1,0 +1,41 @@
+import { Context } from '@temporalio/activity';
+import type { BuiltInCapability } from '../../shared/contract/capabilities';
+import type { CapabilityRequest, CapabilityResult } from '../../shared/contract/delivery/capability-io';
+import { analysis } from './analysis';
+import { build } from './build';
+import type { CapabilityDeps, CapabilityHandler } from './capability';
+import { deploy } from './deploy';
+import { verify } from './verify';
+
+/** One line per capability; the type makes a registry entry without a handler a compile error. */
+export const CAPABILITY_HANDLERS: Record<BuiltInCapability, CapabilityHandler> = {
+  build,
+  deploy,
+  verify,
+  analysis,
+};
+
+export type CapabilityActivity = (request: CapabilityRequest) => Promise<CapabilityResult>;
+
+/**
+ * Activities for the capabilities one worker serves, named after the capability so the Web UI
+ * shows "build" on queue ados.cap.build.
+ */
+export function createCapabilityActivities(
+  capability: string,
+  deps: CapabilityDeps & { workerIdentity: string },
+): Record<string, CapabilityActivity> {
+  const handler = (CAPABILITY_HANDLERS as Record<string, CapabilityHandler>)[capability];
+  if (!handler) {
+    throw new Error(`no handler for capability "${capability}"; known: ${Object.keys(CAPABILITY_HANDLERS).join(', ')}`);
+  }
+  return {
+    [capability]: async (request) => {
+      const { attempt } = Context.current().info;
+      const output = await handler(request, deps);
+      return { output, worker: deps.workerIdentity, attempt };
+    },
+  };
+}
+
+export type { CapabilityDeps, CapabilityHandler } from './capability';

@@ -1,0 +1,90 @@
+import { userInfo } from 'node:os';
+import type { Command } from 'commander';
+import type { DeliveryStatus } from '../../shared/contract/delivery/status';
+import { getDeliveryResult, getDeliveryStatus, startDeliveryRun } from '../delivery';
+import { emit } from '../output';
+import { readInputFile } from '../plan-file';
+import { withClient } from './context';
+
+function freshRunId(): string {
+  const stamp = new Date().toISOString().replace(/[-:T]/g, '').slice(0, 14);
+  return `${stamp}-${Math.random().toString(36).slice(2, 6)}`;
+}
+
+export function formatStatus(status: DeliveryStatus): string {
+  const lines = [`${status.workflowId}  stage: ${status.stage}${status.outcome ? `  outcome: ${status.outcome}` : ''}`];
+  if (status.waitingFor) lines.push(`waiting for: ${status.waitingFor}`);
+  for (const env of status.environments) {
+    const tasks = status.tasks[env];
+    if (!tasks) continue;
+    lines.push(`${env}:`);
+    for (const [id, task] of Object.entries(tasks)) {
+      lines.push(`  ${id.padEnd(16)} ${task.capability.padEnd(10)} ${task.state}${task.worker ? ` on ${task.worker}` : ''}${task.error ? `  (${task.error})` : ''}`);
+    }
+  }
+  const gate = status.approval;
+  if (gate) {
+    lines.push(`approval: ${gate.approvedBy.length}/${gate.policy.quorum} by ${gate.policy.approvers.join(', ')}${gate.outcome ? ` → ${gate.outcome}` : ''}`);
+    for (const d of gate.decisions) {
+      lines.push(`  ${d.decision} by ${d.approver} via ${d.via}: ${d.counted ? 'counted' : `ignored (${d.reason})`}`);
+    }
+  }
+  return lines.join('\n');
+}
+
+export function registerRunCommands(program: Command): void {
+  const run = program.command('run').description('start and inspect delivery runs');
+
+  run
+    .command('start')
+    .description('validate a delivery plan file (YAML or JSON) and start the run')
+    .requiredOption('-f, --file <path>', 'plan file: tenantId, requestedBy, goal, plan.tasks, environments, approval')
+    .option('--tenant <id>', 'override tenantId')
+    .option('--run-id <id>', 'override runId (default: the file\'s, else a fresh timestamped one)')
+    .option('--requested-by <user>', 'override requestedBy (default: the file\'s, else your user name)')
+    .option('--wait', 'wait for the run to finish and print its result')
+    .option('--json', 'print JSON')
+    .action(async (opts: { file: string; tenant?: string; runId?: string; requestedBy?: string; wait?: boolean; json?: boolean }) => {
+      const raw = readInputFile(opts.file) as Record<string, unknown>;
+      const input = {
+        ...raw,
+        tenantId: opts.tenant ?? raw?.tenantId,
+        runId: opts.runId ?? raw?.runId ?? freshRunId(),
+        requestedBy: opts.requestedBy ?? raw?.requestedBy ?? userInfo().username,
+      };
+      await withClient(async ({ client, config }) => {
+        const started = await startDeliveryRun(client, config, input);
+        emit(!!opts.json && !opts.wait, started, () =>
+          [`started ${started.workflowId}`, `  Web UI:  ${started.webUrl}`, `  status:  ados run status ${started.workflowId}`].join('\n'),
+        );
+        if (opts.wait) {
+          const result = await getDeliveryResult(client, started.workflowId);
+          emit(!!opts.json, result, () => `finished ${result.workflowId}: ${result.outcome}${result.reason ? ` (${result.reason})` : ''}`);
+        }
+      });
+    });
+
+  run
+    .command('status')
+    .description('show a run\'s stage, per-task state, approvals and what it waits for')
+    .argument('<workflowId>', 'e.g. delivery-acme-20261122-ab12')
+    .option('--json', 'print JSON')
+    .action(async (workflowId: string, opts: { json?: boolean }) => {
+      await withClient(async ({ client }) => {
+        const status = await getDeliveryStatus(client, workflowId);
+        emit(!!opts.json, status, () => formatStatus(status));
+      });
+    });
+
+  run
+    .command('result')
+    .description('wait for a run to finish and print its result')
+    .argument('<workflowId>')
+    .option('--json', 'print JSON')
+    .action(async (workflowId: string, opts: { json?: boolean }) => {
+      await withClient(async ({ client }) => {
+        const result = await getDeliveryResult(client, workflowId);
+        emit(!!opts.json, result, () => `${result.workflowId}: ${result.outcome}${result.reason ? ` (${result.reason})` : ''}`);
+      });
+    });
+}

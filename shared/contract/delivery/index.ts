@@ -1,0 +1,3 @@
+export * from './input';
+export * from './status';
+export * from './capability-io';

@@ -1,0 +1,138 @@
+import { z } from 'zod';
+import { approvalPolicySchema } from '../approval';
+import { KNOWN_CAPABILITIES } from '../capabilities';
+import { findCycle, findUnknownDependencies } from '../graph';
+import { issuesFromZod, type Validated, type ValidationIssue } from '../validation';
+import { RUN_ID_PATTERN, TENANT_ID_PATTERN } from '../workflow-ids';
+
+export const ENVIRONMENTS = ['dev', 'stage', 'prod'] as const;
+export type Environment = (typeof ENVIRONMENTS)[number];
+
+export const DEFAULT_MAX_PARALLEL = 4;
+
+const idText = (what: string) =>
+  z
+    .string()
+    .min(1, `${what} cannot be empty`)
+    .regex(/^[A-Za-z0-9][A-Za-z0-9_.-]*$/, `${what} may hold letters, digits, "_", "." and "-" only`);
+
+export const goalSchema = z.object({
+  type: z.enum(['analyze', 'build', 'deploy', 'fix', 'migrate']),
+  complexity: z.enum(['low', 'medium', 'high']),
+  risk: z.enum(['low', 'medium', 'high']),
+  maxCost: z.number().nonnegative('must be zero or more'),
+});
+
+export const taskRetrySchema = z.object({
+  maximumAttempts: z.number().int().min(1, 'must be at least 1').max(100).optional(),
+  initialIntervalSeconds: z.number().positive().optional(),
+  backoffCoefficient: z.number().min(1, 'must be at least 1').optional(),
+  maximumIntervalSeconds: z.number().positive().optional(),
+});
+
+export const planTaskSchema = z.object({
+  id: idText('a task id'),
+  capability: z.string().min(1, 'name the capability this task needs'),
+  input: z.record(z.string(), z.unknown()).default({}),
+  dependsOn: z.array(z.string()).default([]),
+  timeoutSeconds: z.number().int().positive('must be a positive whole number of seconds').optional(),
+  retry: taskRetrySchema.optional(),
+});
+export type PlanTask = z.output<typeof planTaskSchema>;
+
+export const planSchema = z.object({
+  tasks: z.array(planTaskSchema).min(1, 'a plan needs at least one task'),
+});
+
+const deliveryRunShape = z.object({
+  tenantId: z
+    .string()
+    .regex(TENANT_ID_PATTERN, 'use lowercase letters, digits and "_" (no dashes), starting with a letter or digit'),
+  runId: z
+    .string()
+    .regex(RUN_ID_PATTERN, 'use letters, digits, "_", "." and "-" (up to 128), starting with a letter or digit'),
+  requestedBy: z.string().min(1, 'say who requests the run'),
+  goal: goalSchema,
+  plan: planSchema,
+  environments: z.array(z.enum(ENVIRONMENTS)).min(1, 'list at least one environment').default(['dev', 'stage', 'prod']),
+  approval: approvalPolicySchema.optional(),
+  maxParallel: z.number().int().min(1, 'must be at least 1').max(64, 'must be at most 64').default(DEFAULT_MAX_PARALLEL),
+});
+
+export type DeliveryRunInput = z.input<typeof deliveryRunShape>;
+export type DeliveryRun = z.output<typeof deliveryRunShape>;
+
+/** Rules that need the whole input: graph shape, known capabilities, environment order, approval. */
+function crossFieldIssues(run: DeliveryRun, knownCapabilities: readonly string[]): ValidationIssue[] {
+  const issues: ValidationIssue[] = [];
+  const tasks = run.plan.tasks;
+
+  const firstIndex = new Map<string, number>();
+  tasks.forEach((task, index) => {
+    const earlier = firstIndex.get(task.id);
+    if (earlier !== undefined) {
+      issues.push({ path: `plan.tasks[${index}].id`, message: `duplicate task id "${task.id}" (also plan.tasks[${earlier}])` });
+    } else firstIndex.set(task.id, index);
+  });
+
+  tasks.forEach((task, index) => {
+    if (!knownCapabilities.includes(task.capability)) {
+      issues.push({
+        path: `plan.tasks[${index}].capability`,
+        message: `unknown capability "${task.capability}"; known: ${knownCapabilities.join(', ')}`,
+      });
+    }
+  });
+
+  const knownIds = [...firstIndex.keys()].join(', ');
+  for (const unknown of findUnknownDependencies(tasks)) {
+    const index = firstIndex.get(unknown.node) ?? 0;
+    issues.push({
+      path: `plan.tasks[${index}].dependsOn[${unknown.index}]`,
+      message: `unknown task "${unknown.dependency}"; tasks in this plan: ${knownIds}`,
+    });
+  }
+
+  const cycle = findCycle(tasks);
+  if (cycle) {
+    issues.push({ path: 'plan.tasks', message: `dependency cycle: ${cycle.join(' → ')} (each depends on the next)` });
+  }
+
+  const order = run.environments.map((env) => ENVIRONMENTS.indexOf(env));
+  const inOrder = order.every((position, i) => i === 0 || position > order[i - 1]);
+  if (!inOrder) {
+    issues.push({
+      path: 'environments',
+      message: `list each environment once, in the order ${ENVIRONMENTS.join(' → ')} (got ${run.environments.join(', ')})`,
+    });
+  }
+
+  if (run.environments.includes('prod')) {
+    if (!run.approval) {
+      issues.push({ path: 'approval', message: 'required when environments include prod: give approvers (and optionally quorum, timeout)' });
+    } else {
+      const eligible = new Set(run.approval.approvers.filter((a) => a !== run.requestedBy));
+      if (run.approval.quorum > eligible.size) {
+        issues.push({
+          path: 'approval.quorum',
+          message: `quorum ${run.approval.quorum} can never be met: only ${eligible.size} distinct approver(s) other than the requester "${run.requestedBy}"`,
+        });
+      }
+    }
+  }
+  return issues;
+}
+
+/**
+ * Validates a delivery run request. Used by the client before a workflow starts and again at
+ * workflow entry (so a run started by any other client is refused with the same messages).
+ */
+export function validateDeliveryRunInput(
+  raw: unknown,
+  knownCapabilities: readonly string[] = KNOWN_CAPABILITIES,
+): Validated<DeliveryRun> {
+  const parsed = deliveryRunShape.safeParse(raw);
+  if (!parsed.success) return { ok: false, issues: issuesFromZod(parsed.error) };
+  const issues = crossFieldIssues(parsed.data, knownCapabilities);
+  return issues.length > 0 ? { ok: false, issues } : { ok: true, value: parsed.data };
+}

@@ -1,0 +1,76 @@
+/**
+ * Checks on a dependency graph given as nodes with `dependsOn` lists. Pure; used by plan
+ * validation at the client and at workflow entry, and by the DAG scheduler.
+ */
+export interface GraphNode {
+  id: string;
+  dependsOn: readonly string[];
+}
+
+export interface UnknownDependency {
+  node: string;
+  index: number;
+  dependency: string;
+}
+
+export function findUnknownDependencies(nodes: readonly GraphNode[]): UnknownDependency[] {
+  const ids = new Set(nodes.map((node) => node.id));
+  const unknown: UnknownDependency[] = [];
+  for (const node of nodes) {
+    node.dependsOn.forEach((dependency, index) => {
+      if (!ids.has(dependency)) unknown.push({ node: node.id, index, dependency });
+    });
+  }
+  return unknown;
+}
+
+/**
+ * Returns one cycle as the list of nodes on it, each depending on the next and the first node
+ * repeated at the end (e.g. ["a", "b", "c", "a"]), or undefined when the graph is acyclic. Unknown dependencies are
+ * ignored here (reported by findUnknownDependencies).
+ */
+export function findCycle(nodes: readonly GraphNode[]): string[] | undefined {
+  const byId = new Map(nodes.map((node) => [node.id, node]));
+  const state = new Map<string, 'visiting' | 'done'>();
+  const stack: string[] = [];
+
+  const visit = (id: string): string[] | undefined => {
+    state.set(id, 'visiting');
+    stack.push(id);
+    for (const dependency of byId.get(id)?.dependsOn ?? []) {
+      if (!byId.has(dependency)) continue;
+      const seen = state.get(dependency);
+      if (seen === 'visiting') return [...stack.slice(stack.indexOf(dependency)), dependency];
+      if (seen === undefined) {
+        const cycle = visit(dependency);
+        if (cycle) return cycle;
+      }
+    }
+    stack.pop();
+    state.set(id, 'done');
+    return undefined;
+  };
+
+  for (const node of nodes) {
+    if (state.get(node.id) === undefined) {
+      const cycle = visit(node.id);
+      if (cycle) return cycle;
+    }
+  }
+  return undefined;
+}
+
+/** Node IDs in an order where every node comes after its dependencies (assumes no cycle). */
+export function topologicalOrder(nodes: readonly GraphNode[]): string[] {
+  const done = new Set<string>();
+  const order: string[] = [];
+  const byId = new Map(nodes.map((node) => [node.id, node]));
+  const visit = (id: string) => {
+    if (done.has(id)) return;
+    done.add(id);
+    for (const dependency of byId.get(id)?.dependsOn ?? []) if (byId.has(dependency)) visit(dependency);
+    order.push(id);
+  };
+  for (const node of nodes) visit(node.id);
+  return order;
+}

@@ -1,0 +1,4 @@
+export * from './connect';
+export * from './embedded';
+export * from './migrate';
+export type { Database } from './schema';

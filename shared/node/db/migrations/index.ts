@@ -1,0 +1,10 @@
+import type { Migration } from 'kysely';
+import * as m0001 from './0001_foundation';
+
+/**
+ * Every migration, in order. Listed explicitly (not read from disk) so that the same code works
+ * under tsx, jest and a bundle. Never edit a released migration: add the next one.
+ */
+export const migrations: Record<string, Migration> = {
+  '0001_foundation': m0001,
+};

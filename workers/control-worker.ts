@@ -1,0 +1,31 @@
+import type { Duration } from '@temporalio/common';
+import { type NativeConnection, Worker, type WorkflowBundleOption } from '@temporalio/worker';
+import { createActivities } from '../activities';
+import { controlTaskQueue } from '../shared/contract/task-queues';
+import type { Db } from '../shared/node/db';
+
+export interface ControlWorkerOptions {
+  connection: NativeConnection;
+  namespace: string;
+  taskQueuePrefix: string;
+  db: Db;
+  identity?: string;
+  /** A prebuilt bundle (tests build it once); otherwise the workflows are bundled at start. */
+  workflowBundle?: WorkflowBundleOption;
+  shutdownGraceTime?: Duration;
+}
+
+/** Runs every workflow and the control-plane activities (the ones that touch the database). */
+export function createControlWorker(options: ControlWorkerOptions): Promise<Worker> {
+  return Worker.create({
+    connection: options.connection,
+    namespace: options.namespace,
+    taskQueue: controlTaskQueue(options.taskQueuePrefix),
+    identity: options.identity,
+    ...(options.workflowBundle
+      ? { workflowBundle: options.workflowBundle }
+      : { workflowsPath: require.resolve('../workflows') }),
+    activities: createActivities({ db: options.db }),
+    shutdownGraceTime: options.shutdownGraceTime ?? '30s',
+  });
+}

@@ -1,0 +1,108 @@
+/**
+ * The one DAG scheduler, for delivery plans and schema extraction. Pure promise code with no
+ * Temporal import, so it is deterministic inside a workflow and unit-testable outside one.
+ * Every node whose dependencies succeeded starts at once, up to maxParallel; a failed node's
+ * dependents are skipped with the reason and independent branches go on.
+ */
+export interface DagNode {
+  id: string;
+  dependsOn: readonly string[];
+}
+
+export type NodeOutcome<R> =
+  | { status: 'succeeded'; result: R }
+  | { status: 'failed'; error: string }
+  | { status: 'skipped'; reason: string };
+
+export type DagOutcomes<R> = Record<string, NodeOutcome<R>>;
+
+export interface DagHooks {
+  onSkip?: (id: string, reason: string) => void;
+}
+
+/** Nodes that may start now, in plan order, without exceeding maxParallel. */
+export function readyNodes<N extends DagNode>(
+  nodes: readonly N[],
+  outcomes: Readonly<Record<string, NodeOutcome<unknown>>>,
+  running: ReadonlySet<string>,
+  maxParallel: number,
+): N[] {
+  const free = maxParallel - running.size;
+  if (free <= 0) return [];
+  return nodes
+    .filter(
+      (node) =>
+        outcomes[node.id] === undefined &&
+        !running.has(node.id) &&
+        node.dependsOn.every((dependency) => outcomes[dependency]?.status === 'succeeded'),
+    )
+    .slice(0, free);
+}
+
+/** Nodes that can never run because a dependency failed or was skipped, with the reason. */
+export function blockedNodes<N extends DagNode>(
+  nodes: readonly N[],
+  outcomes: Readonly<Record<string, NodeOutcome<unknown>>>,
+): { node: N; reason: string }[] {
+  const blocked: { node: N; reason: string }[] = [];
+  for (const node of nodes) {
+    if (outcomes[node.id] !== undefined) continue;
+    const broken = node.dependsOn.find((d) => {
+      const status = outcomes[d]?.status;
+      return status === 'failed' || status === 'skipped';
+    });
+    if (broken) blocked.push({ node, reason: `dependency "${broken}" ${outcomes[broken].status}` });
+  }
+  return blocked;
+}
+
+export function errorMessage(error: unknown): string {
+  if (error instanceof Error) {
+    // Temporal wraps activity errors; the cause carries the handler's own message.
+    const cause = (error as { cause?: unknown }).cause;
+    return cause instanceof Error ? `${error.message}: ${cause.message}` : error.message;
+  }
+  return String(error);
+}
+
+export async function runDag<N extends DagNode, R>(
+  nodes: readonly N[],
+  maxParallel: number,
+  runNode: (node: N, upstream: Record<string, R>) => Promise<R>,
+  hooks: DagHooks = {},
+): Promise<DagOutcomes<R>> {
+  const outcomes: DagOutcomes<R> = {};
+  const running = new Map<string, Promise<void>>();
+
+  for (;;) {
+    // Skipping can cascade (a skipped node blocks its own dependents), so repeat until stable.
+    for (let blocked = blockedNodes(nodes, outcomes); blocked.length > 0; blocked = blockedNodes(nodes, outcomes)) {
+      for (const { node, reason } of blocked) {
+        outcomes[node.id] = { status: 'skipped', reason };
+        hooks.onSkip?.(node.id, reason);
+      }
+    }
+    for (const node of readyNodes(nodes, outcomes, new Set(running.keys()), maxParallel)) {
+      const upstream: Record<string, R> = {};
+      for (const dependency of node.dependsOn) {
+        const outcome = outcomes[dependency];
+        if (outcome?.status === 'succeeded') upstream[dependency] = outcome.result;
+      }
+      const settled = runNode(node, upstream).then(
+        (result) => {
+          outcomes[node.id] = { status: 'succeeded', result };
+        },
+        (error: unknown) => {
+          outcomes[node.id] = { status: 'failed', error: errorMessage(error) };
+        },
+      );
+      running.set(
+        node.id,
+        settled.finally(() => running.delete(node.id)),
+      );
+    }
+    if (running.size === 0) break;
+    await Promise.race(running.values());
+  }
+  return outcomes;
+}

@@ -1,0 +1,240 @@
+import {
+  allHandlersFinished,
+  ApplicationFailure,
+  condition,
+  log,
+  proxyActivities,
+  setHandler,
+  upsertSearchAttributes,
+  workflowInfo,
+} from '@temporalio/workflow';
+import type { DeliveryControlActivities } from '../../activities/delivery/control-activities';
+import { capabilitySpec } from '../../shared/contract/capabilities';
+import type { CapabilityRequest, CapabilityResult } from '../../shared/contract/delivery/capability-io';
+import {
+  validateDeliveryRunInput,
+  type DeliveryRun,
+  type DeliveryRunInput,
+  type Environment,
+  type PlanTask,
+} from '../../shared/contract/delivery/input';
+import {
+  deliveryStatusQuery,
+  type DeliveryOutcome,
+  type DeliveryResult,
+  type DeliveryStatus,
+  type TaskStatus,
+} from '../../shared/contract/delivery/status';
+import { AdosAwaitingApproval, AdosKind, AdosStage, AdosTenant } from '../../shared/contract/search-attributes';
+import { capabilityTaskQueue, controlTaskQueue, prefixFromControlTaskQueue } from '../../shared/contract/task-queues';
+import { formatIssues } from '../../shared/contract/validation';
+import { ApprovalGate } from '../approval';
+import { errorMessage, runDag } from '../dag';
+import { AuditTrail } from './audit-trail';
+
+interface TaskEventExtra {
+  worker?: string;
+  attempt?: number;
+  error?: string;
+  output?: unknown;
+}
+
+type CapabilityActivities = Record<string, (request: CapabilityRequest) => Promise<CapabilityResult>>;
+
+/**
+ * A delivery run: the tenant's plan runs through each environment in order; before prod it waits
+ * for a human approval. Every step is audited in PostgreSQL through control activities.
+ */
+export async function deliveryRun(input: DeliveryRunInput): Promise<DeliveryResult> {
+  const { workflowId, taskQueue } = workflowInfo();
+  // Validated again here: a run started by any client is refused with the same messages.
+  const checked = validateDeliveryRunInput(input);
+  if (!checked.ok) {
+    throw ApplicationFailure.create({
+      type: 'InvalidDeliveryInput',
+      message: `invalid delivery run input:\n${formatIssues(checked.issues)}`,
+      details: [checked.issues],
+      nonRetryable: true,
+    });
+  }
+  const run = checked.value;
+  const prefix = prefixFromControlTaskQueue(taskQueue);
+  // Database writes retry until the database is back: losing an audit entry is not an option.
+  const control = proxyActivities<DeliveryControlActivities>({
+    taskQueue: controlTaskQueue(prefix),
+    startToCloseTimeout: '30s',
+    retry: { initialInterval: '1s', maximumInterval: '30s' },
+  });
+  const audit = new AuditTrail(run.tenantId);
+
+  const status: DeliveryStatus = {
+    workflowId,
+    tenantId: run.tenantId,
+    runId: run.runId,
+    stage: 'validating',
+    environments: run.environments,
+    completedEnvironments: [],
+    tasks: {},
+  };
+  const gate = new ApprovalGate({
+    gate: 'prod',
+    policy: run.environments.includes('prod') ? run.approval : undefined,
+    requestedBy: run.requestedBy,
+    stage: () => status.stage,
+    record: (decision, seq) =>
+      control.recordApprovalDecision({
+        ...audit.next(decision.counted ? (decision.decision === 'approve' ? 'approval.granted' : 'approval.refused') : 'approval.ignored'),
+        detail: { ...decision },
+        gate: 'prod',
+        seq,
+        ...decision,
+      }),
+  });
+  setHandler(deliveryStatusQuery, () => ({ ...status, approval: gate.snapshot() }));
+
+  upsertSearchAttributes([
+    { key: AdosTenant, value: run.tenantId },
+    { key: AdosKind, value: 'delivery' },
+    { key: AdosStage, value: status.stage },
+    { key: AdosAwaitingApproval, value: false },
+  ]);
+  await control.recordRunStarted({
+    ...audit.next('run.started'),
+    runId: run.runId,
+    kind: 'delivery',
+    requestedBy: run.requestedBy,
+    input: run,
+  });
+
+  let outcome: DeliveryOutcome = 'succeeded';
+  let reason: string | undefined;
+  let outputs: Record<string, unknown> = {};
+
+  for (const environment of run.environments) {
+    if (environment === 'prod') {
+      status.stage = 'awaiting_approval';
+      status.waitingFor = `approval by ${run.approval?.quorum} of ${run.approval?.approvers.join(', ')} (within ${run.approval?.timeout})`;
+      upsertSearchAttributes([{ key: AdosStage, value: status.stage }]);
+      await control.recordAudit({ ...audit.next('approval.requested'), detail: { gate: 'prod', policy: run.approval } });
+      const decision = await gate.wait();
+      status.waitingFor = undefined;
+      if (decision !== 'approved') {
+        outcome = decision === 'rejected' ? 'rejected' : 'approval_expired';
+        reason = decision === 'rejected' ? `rejected by ${gate.snapshot()?.rejectedBy}` : `no quorum within ${run.approval?.timeout}`;
+        if (decision === 'expired') {
+          await control.recordAudit({ ...audit.next('approval.expired'), detail: { gate: 'prod', timeout: run.approval?.timeout } });
+        }
+        break;
+      }
+    }
+
+    status.stage = environment;
+    upsertSearchAttributes([{ key: AdosStage, value: environment }]);
+    const result = await runEnvironment(run, environment, status, control, audit, prefix);
+    if (!result.ok) {
+      outcome = 'failed';
+      reason = result.reason;
+      break;
+    }
+    outputs = result.outputs;
+    status.completedEnvironments.push(environment);
+    await control.recordAudit({ ...audit.next('environment.promoted'), detail: { environment } });
+  }
+
+  status.stage = 'finished';
+  status.outcome = outcome;
+  upsertSearchAttributes([{ key: AdosStage, value: 'finished' }]);
+  const result: DeliveryResult = { workflowId, outcome, completedEnvironments: status.completedEnvironments, reason, outputs };
+  await control.recordRunFinished({ ...audit.next('run.finished'), detail: { outcome, reason }, status: outcome, result });
+  log.info('delivery run finished', { outcome, reason });
+  // Let in-flight signal and update handlers finish their audit writes before the run closes.
+  await condition(allHandlersFinished);
+  return result;
+}
+
+async function runEnvironment(
+  run: DeliveryRun,
+  environment: Environment,
+  status: DeliveryStatus,
+  control: ReturnType<typeof proxyActivities<DeliveryControlActivities>>,
+  audit: AuditTrail,
+  prefix: string,
+): Promise<{ ok: true; outputs: Record<string, unknown> } | { ok: false; reason: string }> {
+  const tasks: Record<string, TaskStatus> = {};
+  for (const task of run.plan.tasks) tasks[task.id] = { state: 'pending', capability: task.capability };
+  status.tasks[environment] = tasks;
+
+  const taskEvent = (task: PlanTask, state: TaskStatus['state'], extra: TaskEventExtra = {}) => {
+    const { output, ...visible } = extra;
+    tasks[task.id] = { ...tasks[task.id], state, ...visible };
+    return control.recordTaskEvent({
+      ...audit.next(`task.${state}`),
+      detail: { environment, taskId: task.id, capability: task.capability, ...visible },
+      environment,
+      taskId: task.id,
+      capability: task.capability,
+      state,
+      ...visible,
+      output,
+    });
+  };
+
+  const outcomes = await runDag<PlanTask, unknown>(
+    run.plan.tasks,
+    run.maxParallel,
+    async (task, upstream) => {
+      await taskEvent(task, 'running');
+      try {
+        const result = await capabilityActivity(task, prefix)[task.capability]({
+          tenantId: run.tenantId,
+          workflowId: workflowInfo().workflowId,
+          runId: run.runId,
+          taskId: task.id,
+          environment,
+          input: task.input,
+          upstream,
+        });
+        await taskEvent(task, 'succeeded', { worker: result.worker, attempt: result.attempt, output: result.output });
+        return result.output;
+      } catch (error) {
+        await taskEvent(task, 'failed', { error: errorMessage(error) });
+        throw error;
+      }
+    },
+    {
+      onSkip: (id, why) => {
+        tasks[id] = { ...tasks[id], state: 'skipped', error: why };
+      },
+    },
+  );
+
+  const failed = Object.entries(outcomes).filter(([, o]) => o.status === 'failed');
+  if (failed.length > 0) {
+    return {
+      ok: false,
+      reason: `in ${environment}: ${failed.map(([id, o]) => `task "${id}" failed: ${o.status === 'failed' ? o.error : ''}`).join('; ')}`,
+    };
+  }
+  const outputs: Record<string, unknown> = {};
+  for (const [id, o] of Object.entries(outcomes)) if (o.status === 'succeeded') outputs[id] = o.result;
+  return { ok: true, outputs };
+}
+
+/** The activity stub for one task: its capability's queue, timeouts and retry policy. */
+function capabilityActivity(task: PlanTask, prefix: string): CapabilityActivities {
+  // Validation has already refused unknown capabilities.
+  const spec = capabilitySpec(task.capability)!;
+  const retry = { ...spec.retry, ...task.retry };
+  return proxyActivities<CapabilityActivities>({
+    taskQueue: capabilityTaskQueue(task.capability, prefix),
+    startToCloseTimeout: `${task.timeoutSeconds ?? spec.startToCloseTimeoutSeconds}s`,
+    heartbeatTimeout: `${spec.heartbeatTimeoutSeconds}s`,
+    retry: {
+      maximumAttempts: retry.maximumAttempts,
+      initialInterval: `${retry.initialIntervalSeconds}s`,
+      backoffCoefficient: retry.backoffCoefficient,
+      maximumInterval: `${retry.maximumIntervalSeconds}s`,
+      nonRetryableErrorTypes: ['InvalidCapabilityInput'],
+    },
+  });
+}

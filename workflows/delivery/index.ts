@@ -1,0 +1,1 @@
+export { deliveryRun } from './delivery-run';
