@@ -14,7 +14,7 @@ import { migrateToLatest, openDatabase, startEmbeddedPostgres } from '../shared/
 import { ensureSearchAttributes } from '../workers/search-attributes';
 import { startDeliveryRun, listPending } from '../client/delivery';
 import { readInputFile } from '../client/plan-file';
-import { PROJECT_ROOT, readToolchain } from './toolchain';
+import { PROJECT_ROOT, temporalCliPath } from './toolchain';
 
 let stopping = false;
 const say = (line: string) => process.stdout.write(`[ados] ${line}\n`);
@@ -47,7 +47,7 @@ async function main(): Promise<void> {
   const dataDir = resolve(PROJECT_ROOT, config.dataDir);
   const logDir = join(dataDir, 'logs');
   mkdirSync(logDir, { recursive: true });
-  const toolchain = readToolchain();
+  const temporalCli = temporalCliPath();
   const children: ChildProcess[] = [];
   const cleanups: (() => Promise<void>)[] = [];
 
@@ -74,7 +74,7 @@ async function main(): Promise<void> {
 
   // 1. Temporal dev server, persisted to a SQLite file so runs survive a restart of the stack.
   say(`starting Temporal dev server on ${config.temporalAddress} (history in ${join(dataDir, 'temporal.db')})`);
-  spawnLogged('temporal', toolchain.temporalCli, [
+  spawnLogged('temporal', temporalCli, [
     'server', 'start-dev',
     '--ip', host,
     '--port', String(temporalPort),

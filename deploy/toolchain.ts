@@ -1,17 +1,63 @@
-import { existsSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
+/**
+ * The toolchain that deploy/bootstrap.mjs installed and recorded in .ados/toolchain.json: the
+ * Temporal CLI (dev server), the Java time-skipping test server wrapper and PostgreSQL binaries.
+ * Read by `npm start` and by the tests; a missing piece names the command that installs it.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
 
-/** Paths the bootstrap (deploy/bootstrap.mjs) recorded in .ados/toolchain.json. */
 export interface Toolchain {
   temporalCli: string;
   testServer: string;
-  pgBinDir?: string;
+  pgBinDir: string | null;
+  toolsDir?: string;
+  versions?: Record<string, string | null>;
 }
 
-export const PROJECT_ROOT = join(__dirname, '..');
+/** Project root: this file lives in <root>/deploy. */
+export const PROJECT_ROOT = path.resolve(__dirname, '..');
+export const TOOLCHAIN_JSON = path.join(PROJECT_ROOT, '.ados', 'toolchain.json');
 
-export function readToolchain(root = PROJECT_ROOT): Toolchain {
-  const file = join(root, '.ados', 'toolchain.json');
-  if (!existsSync(file)) throw new Error(`${file} is missing: run \`npm run bootstrap\` (npm start and npm test run it for you)`);
-  return JSON.parse(readFileSync(file, 'utf8')) as Toolchain;
+const HINT = 'run `npm run bootstrap` first (`node deploy/bootstrap.mjs --postgres` for PostgreSQL)';
+
+export function readToolchain(): Toolchain {
+  let raw: string;
+  try {
+    raw = fs.readFileSync(TOOLCHAIN_JSON, 'utf8');
+  } catch {
+    throw new Error(`${TOOLCHAIN_JSON} not found: ${HINT}.`);
+  }
+  try {
+    return JSON.parse(raw) as Toolchain;
+  } catch (e) {
+    throw new Error(`${TOOLCHAIN_JSON} is not valid JSON (${(e as Error).message}): ${HINT}.`);
+  }
+}
+
+function existingExecutable(what: string, p: string | null | undefined): string {
+  if (!p) throw new Error(`${what} is not recorded in ${TOOLCHAIN_JSON}: ${HINT}.`);
+  try {
+    fs.accessSync(p, fs.constants.X_OK);
+  } catch {
+    throw new Error(`${what} ${p} is missing or not executable: ${HINT}.`);
+  }
+  return p;
+}
+
+/** Temporal CLI (dev server) binary. */
+export function temporalCliPath(): string {
+  return existingExecutable('Temporal CLI', readToolchain().temporalCli);
+}
+
+/** Wrapper script that runs the Java time-skipping test server. */
+export function testServerPath(): string {
+  return existingExecutable('Temporal test server', readToolchain().testServer);
+}
+
+/** Directory with the PostgreSQL server binaries (initdb, pg_ctl, postgres). */
+export function pgBinDir(): string {
+  const dir = readToolchain().pgBinDir;
+  if (!dir) throw new Error(`PostgreSQL binaries are not recorded in ${TOOLCHAIN_JSON}: run \`node deploy/bootstrap.mjs --postgres\` first.`);
+  existingExecutable('pg_ctl', path.join(dir, 'pg_ctl'));
+  return dir;
 }

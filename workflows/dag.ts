@@ -88,7 +88,14 @@ export async function runDag<N extends DagNode, R>(
         const outcome = outcomes[dependency];
         if (outcome?.status === 'succeeded') upstream[dependency] = outcome.result;
       }
-      const settled = runNode(node, upstream).then(
+      let started: Promise<R>;
+      try {
+        started = runNode(node, upstream);
+      } catch (error) {
+        // A handler that throws before returning its promise fails its node like any other.
+        started = Promise.reject(error);
+      }
+      const settled = started.then(
         (result) => {
           outcomes[node.id] = { status: 'succeeded', result };
         },

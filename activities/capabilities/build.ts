@@ -19,8 +19,9 @@ export interface BuildOutput {
 export function renderTemplate(template: string, variables: Record<string, string | number | boolean>): { text: string; missing: string[] } {
   const missing: string[] = [];
   const text = template.replace(/\{\{\s*([A-Za-z_][A-Za-z0-9_]*)\s*\}\}/g, (_, key: string) => {
-    if (!(key in variables)) {
-      missing.push(key);
+    // Own keys only: `in` would also find Object.prototype members such as {{constructor}}.
+    if (!Object.prototype.hasOwnProperty.call(variables, key)) {
+      if (!missing.includes(key)) missing.push(key);
       return '';
     }
     return String(variables[key]);

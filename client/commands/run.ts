@@ -1,6 +1,8 @@
 import { userInfo } from 'node:os';
 import type { Command } from 'commander';
+import { validateDeliveryRunInput } from '../../shared/contract/delivery/input';
 import type { DeliveryStatus } from '../../shared/contract/delivery/status';
+import { InputValidationError } from '../../shared/contract/validation';
 import { getDeliveryResult, getDeliveryStatus, startDeliveryRun } from '../delivery';
 import { emit } from '../output';
 import { readInputFile } from '../plan-file';
@@ -52,6 +54,9 @@ export function registerRunCommands(program: Command): void {
         runId: opts.runId ?? raw?.runId ?? freshRunId(),
         requestedBy: opts.requestedBy ?? raw?.requestedBy ?? userInfo().username,
       };
+      // Refuse a bad plan before connecting, so that it is reported (exit 2) even with no server.
+      const checked = validateDeliveryRunInput(input);
+      if (!checked.ok) throw new InputValidationError('delivery run', checked.issues);
       await withClient(async ({ client, config }) => {
         const started = await startDeliveryRun(client, config, input);
         emit(!!opts.json && !opts.wait, started, () =>

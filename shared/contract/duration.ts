@@ -14,4 +14,5 @@ export function durationToMs(text: string): number {
 export const durationSchema = z
   .string()
   .regex(DURATION_PATTERN, 'must be a whole number and a unit (ms, s, m, h, d), e.g. "72h"')
-  .refine((text) => durationToMs(text) > 0, 'must be longer than zero');
+  // zod runs refinements even after the regex failed; only a well-formed text is converted.
+  .refine((text) => !DURATION_PATTERN.test(text) || durationToMs(text) > 0, 'must be longer than zero');

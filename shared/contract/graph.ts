@@ -9,6 +9,9 @@ export interface GraphNode {
 
 export interface UnknownDependency {
   node: string;
+  /** Position of the node in the list given (ids may repeat in an invalid plan). */
+  nodeIndex: number;
+  /** Position of the dependency in the node's dependsOn. */
   index: number;
   dependency: string;
 }
@@ -16,11 +19,11 @@ export interface UnknownDependency {
 export function findUnknownDependencies(nodes: readonly GraphNode[]): UnknownDependency[] {
   const ids = new Set(nodes.map((node) => node.id));
   const unknown: UnknownDependency[] = [];
-  for (const node of nodes) {
+  nodes.forEach((node, nodeIndex) => {
     node.dependsOn.forEach((dependency, index) => {
-      if (!ids.has(dependency)) unknown.push({ node: node.id, index, dependency });
+      if (!ids.has(dependency)) unknown.push({ node: node.id, nodeIndex, index, dependency });
     });
-  }
+  });
   return unknown;
 }
 

@@ -4,66 +4,11 @@
  * Every Temporal environment here is started from an existing binary (`executable.type = 'existing-path'`):
  * the SDK's default would download a server at run time, which this project never does.
  */
-import fs from 'node:fs';
-import path from 'node:path';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
+import { temporalCliPath, testServerPath } from '../../deploy/toolchain';
 import type { LocalTestWorkflowEnvironmentOptions, TimeSkippingTestWorkflowEnvironmentOptions } from '@temporalio/testing';
 
-export interface Toolchain {
-  temporalCli: string;
-  testServer: string;
-  pgBinDir: string | null;
-  toolsDir?: string;
-  versions?: Record<string, string | null>;
-}
-
-/** Project root: this file lives in <root>/test/helpers. */
-export const PROJECT_ROOT = path.resolve(__dirname, '..', '..');
-export const TOOLCHAIN_JSON = path.join(PROJECT_ROOT, '.ados', 'toolchain.json');
-
-const HINT = 'run `npm run bootstrap` first (`node deploy/bootstrap.mjs --postgres` for PostgreSQL)';
-
-export function readToolchain(): Toolchain {
-  let raw: string;
-  try {
-    raw = fs.readFileSync(TOOLCHAIN_JSON, 'utf8');
-  } catch {
-    throw new Error(`${TOOLCHAIN_JSON} not found: ${HINT}.`);
-  }
-  try {
-    return JSON.parse(raw) as Toolchain;
-  } catch (e) {
-    throw new Error(`${TOOLCHAIN_JSON} is not valid JSON (${(e as Error).message}): ${HINT}.`);
-  }
-}
-
-function existingExecutable(what: string, p: string | null | undefined): string {
-  if (!p) throw new Error(`${what} is not recorded in ${TOOLCHAIN_JSON}: ${HINT}.`);
-  try {
-    fs.accessSync(p, fs.constants.X_OK);
-  } catch {
-    throw new Error(`${what} ${p} is missing or not executable: ${HINT}.`);
-  }
-  return p;
-}
-
-/** Temporal CLI (dev server) binary. */
-export function temporalCliPath(): string {
-  return existingExecutable('Temporal CLI', readToolchain().temporalCli);
-}
-
-/** Wrapper script that runs the Java time-skipping test server. */
-export function testServerPath(): string {
-  return existingExecutable('Temporal test server', readToolchain().testServer);
-}
-
-/** Directory with the PostgreSQL server binaries (initdb, pg_ctl, postgres). */
-export function pgBinDir(): string {
-  const dir = readToolchain().pgBinDir;
-  if (!dir) throw new Error(`PostgreSQL binaries are not recorded in ${TOOLCHAIN_JSON}: run \`node deploy/bootstrap.mjs --postgres\` first.`);
-  existingExecutable('pg_ctl', path.join(dir, 'pg_ctl'));
-  return dir;
-}
+export { PROJECT_ROOT, TOOLCHAIN_JSON, readToolchain, temporalCliPath, testServerPath, pgBinDir, type Toolchain } from '../../deploy/toolchain';
 
 type DevServerOptions = Omit<NonNullable<LocalTestWorkflowEnvironmentOptions['server']>, 'executable'>;
 

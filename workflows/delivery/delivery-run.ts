@@ -112,10 +112,13 @@ export async function deliveryRun(input: DeliveryRunInput): Promise<DeliveryResu
 
   for (const environment of run.environments) {
     if (environment === 'prod') {
+      upsertSearchAttributes([{ key: AdosStage, value: 'awaiting_approval' }]);
+      await control.recordAudit({ ...audit.next('approval.requested'), detail: { gate: 'prod', policy: run.approval } });
+      // The status query says "awaiting approval" only once the request is audited and the gate opens (gate.wait()
+      // opens it in this same activation): a decision sent on seeing that stage is never refused as "not requested
+      // yet". Query state only, so the workflow's commands (and replay of existing histories) are unchanged.
       status.stage = 'awaiting_approval';
       status.waitingFor = `approval by ${run.approval?.quorum} of ${run.approval?.approvers.join(', ')} (within ${run.approval?.timeout})`;
-      upsertSearchAttributes([{ key: AdosStage, value: status.stage }]);
-      await control.recordAudit({ ...audit.next('approval.requested'), detail: { gate: 'prod', policy: run.approval } });
       const decision = await gate.wait();
       status.waitingFor = undefined;
       if (decision !== 'approved') {

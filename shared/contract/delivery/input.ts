@@ -86,9 +86,8 @@ function crossFieldIssues(run: DeliveryRun, knownCapabilities: readonly string[]
 
   const knownIds = [...firstIndex.keys()].join(', ');
   for (const unknown of findUnknownDependencies(tasks)) {
-    const index = firstIndex.get(unknown.node) ?? 0;
     issues.push({
-      path: `plan.tasks[${index}].dependsOn[${unknown.index}]`,
+      path: `plan.tasks[${unknown.nodeIndex}].dependsOn[${unknown.index}]`,
       message: `unknown task "${unknown.dependency}"; tasks in this plan: ${knownIds}`,
     });
   }

@@ -1,0 +1,231 @@
+import { execFile } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { CommanderError, type Command } from 'commander';
+import { buildProgram } from '../../client/cli';
+import { formatStatus } from '../../client/commands/run';
+import { TemporalUnreachableError } from '../../client/connection';
+import { DecisionRefusedError, RunAlreadyExistsError, RunNotFoundError } from '../../client/delivery';
+import { EXIT, exitCodeFor } from '../../client/exit-codes';
+import { readInputFile } from '../../client/plan-file';
+import { InputValidationError } from '../../shared/contract/validation';
+import type { DeliveryStatus } from '../../shared/contract/delivery/status';
+import { ConfigError } from '../../shared/node/config';
+
+const ROOT = resolve(__dirname, '..', '..');
+const BIN = join(ROOT, 'client', 'bin', 'ados.cjs');
+
+interface CliRun {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+/** Runs the real `ados` entry point; TEMPORAL_ADDRESS points at a port where nothing listens. */
+function ados(args: string[], env: Record<string, string> = {}): Promise<CliRun> {
+  return new Promise((done) => {
+    execFile(
+      process.execPath,
+      [BIN, ...args],
+      { cwd: ROOT, env: { ...process.env, TEMPORAL_ADDRESS: '127.0.0.1:1', ...env }, timeout: 60_000 },
+      (error, stdout, stderr) => {
+        const code = error ? ((error as { code?: unknown }).code as number | null) : 0;
+        done({ code: typeof code === 'number' ? code : null, stdout, stderr });
+      },
+    );
+  });
+}
+
+let dir: string;
+beforeAll(() => {
+  dir = mkdtempSync(join(tmpdir(), 'ados-cli-'));
+});
+afterAll(() => {
+  rmSync(dir, { recursive: true, force: true });
+});
+
+function writePlan(name: string, text: string): string {
+  const file = join(dir, name);
+  writeFileSync(file, text);
+  return file;
+}
+
+const CYCLIC_PLAN = `
+tenantId: acme
+runId: r1
+requestedBy: carol
+goal: { type: build, complexity: low, risk: low, maxCost: 1 }
+environments: [dev]
+plan:
+  tasks:
+    - { id: a, capability: build, dependsOn: [b] }
+    - { id: b, capability: build, dependsOn: [c] }
+    - { id: c, capability: build, dependsOn: [a] }
+`;
+
+/** A program whose commander output goes nowhere, so usage errors do not clutter the test log. */
+function quietProgram(): Command {
+  const program = buildProgram();
+  const silence = (command: Command) => {
+    command.configureOutput({ writeErr: () => undefined, writeOut: () => undefined });
+    command.commands.forEach(silence);
+  };
+  silence(program);
+  return program;
+}
+
+describe('buildProgram', () => {
+  it('has the commands run (start, status, result), approve, reject, pending and worker', () => {
+    const program = buildProgram();
+    expect(program.name()).toBe('ados');
+    expect(program.commands.map((c) => c.name())).toEqual(['run', 'approve', 'reject', 'pending', 'worker']);
+    const run = program.commands.find((c) => c.name() === 'run')!;
+    expect(run.commands.map((c) => c.name())).toEqual(['start', 'status', 'result']);
+  });
+
+  it('declares the options people rely on', () => {
+    const program = buildProgram();
+    const command = (...path: string[]) =>
+      path.reduce<Command>((parent, name) => parent.commands.find((c) => c.name() === name)!, program);
+    const flags = (c: Command) => c.options.map((o) => o.long);
+    expect(flags(command('run', 'start'))).toEqual(expect.arrayContaining(['--file', '--tenant', '--run-id', '--requested-by', '--wait', '--json']));
+    expect(command('run', 'start').options.find((o) => o.long === '--file')!.mandatory).toBe(true);
+    expect(command('approve').options.find((o) => o.long === '--as')!.mandatory).toBe(true);
+    expect(command('reject').options.find((o) => o.long === '--comment')!.mandatory).toBe(true);
+    expect(flags(command('worker'))).toEqual(expect.arrayContaining(['--role', '--capabilities', '--max-concurrent']));
+  });
+
+  it('refuses approve without --as before doing anything', async () => {
+    const attempt = quietProgram().parseAsync(['approve', 'delivery-acme-r1'], { from: 'user' });
+    await expect(attempt).rejects.toBeInstanceOf(CommanderError);
+    await expect(attempt).rejects.toMatchObject({ code: 'commander.missingMandatoryOptionValue', message: expect.stringContaining('--as') });
+  });
+
+  it('refuses reject without --comment', async () => {
+    const attempt = quietProgram().parseAsync(['reject', 'delivery-acme-r1', '--as', 'alice'], { from: 'user' });
+    await expect(attempt).rejects.toMatchObject({ code: 'commander.missingMandatoryOptionValue', message: expect.stringContaining('--comment') });
+  });
+
+  it('refuses a capability worker without --capabilities, and an unknown role', async () => {
+    await expect(quietProgram().parseAsync(['worker'], { from: 'user' })).rejects.toThrow('--capabilities is required for a capability worker');
+    await expect(quietProgram().parseAsync(['worker', '--role', 'boss'], { from: 'user' })).rejects.toThrow(
+      '--role must be control or capabilities (got "boss")',
+    );
+  });
+});
+
+describe('exitCodeFor', () => {
+  it.each([
+    ['InputValidationError', 2, new InputValidationError('delivery run', [{ path: 'tenantId', message: 'bad' }])],
+    ['ConfigError', 2, new ConfigError(['LOG_LEVEL="x": bad'])],
+    ['RunAlreadyExistsError', 2, new RunAlreadyExistsError('delivery-acme-r1')],
+    ['RunNotFoundError', 3, new RunNotFoundError('delivery-acme-r1')],
+    ['DecisionRefusedError', 4, new DecisionRefusedError('"mallory" is not a listed approver')],
+    ['TemporalUnreachableError', 5, new TemporalUnreachableError('127.0.0.1:1', new Error('refused'))],
+    ['a plain Error', 1, new Error('boom')],
+    ['a thrown string', 1, 'boom'],
+  ])('maps %s to exit %d', (_, code, error) => {
+    expect(exitCodeFor(error)).toBe(code);
+  });
+
+  it('uses the documented values', () => {
+    expect(EXIT).toEqual({ ok: 0, failure: 1, invalidInput: 2, notFound: 3, refused: 4, unreachable: 5 });
+  });
+
+  it('TemporalUnreachableError names the address and the cause', () => {
+    expect(new TemporalUnreachableError('127.0.0.1:1', new Error('refused')).message).toContain('cannot reach Temporal at 127.0.0.1:1 (refused)');
+  });
+});
+
+describe('readInputFile', () => {
+  it('reads YAML and JSON', () => {
+    expect(readInputFile(writePlan('p.yaml', 'tenantId: acme\nplan: { tasks: [] }\n'))).toEqual({ tenantId: 'acme', plan: { tasks: [] } });
+    expect(readInputFile(writePlan('p.json', '{"tenantId":"acme"}'))).toEqual({ tenantId: 'acme' });
+  });
+
+  it('refuses a missing file and a syntax error as input errors naming the file', () => {
+    const missing = join(dir, 'nope.yaml');
+    expect(() => readInputFile(missing)).toThrow(InputValidationError);
+    expect(() => readInputFile(missing)).toThrow(`invalid file ${missing}:\n(file): cannot read: ENOENT`);
+    const broken = writePlan('broken.json', '{"tenantId": ');
+    expect(() => readInputFile(broken)).toThrow(`invalid file ${broken}:\n(syntax): `);
+  });
+});
+
+describe('formatStatus', () => {
+  it('prints the stage, each task with its worker or error, and the approval decisions', () => {
+    const status: DeliveryStatus = {
+      workflowId: 'delivery-acme-r1',
+      tenantId: 'acme',
+      runId: 'r1',
+      stage: 'awaiting_approval',
+      environments: ['dev', 'prod'],
+      completedEnvironments: ['dev'],
+      tasks: {
+        dev: {
+          build: { state: 'succeeded', capability: 'build', worker: 'cap-1@host' },
+          verify: { state: 'failed', capability: 'verify', error: 'no release' },
+        },
+      },
+      waitingFor: 'approval by alice or bob',
+      approval: {
+        gate: 'prod',
+        policy: { approvers: ['alice', 'bob'], quorum: 1, timeout: '72h' },
+        requestedBy: 'carol',
+        approvedBy: [],
+        decisions: [{ decision: 'approve', approver: 'carol', counted: false, reason: 'requested this run', via: 'update' }],
+      },
+    };
+    const lines = formatStatus(status).split('\n');
+    expect(lines[0]).toBe('delivery-acme-r1  stage: awaiting_approval');
+    expect(lines).toContain('waiting for: approval by alice or bob');
+    expect(lines.find((l) => l.includes('build '))).toMatch(/build\s+build\s+succeeded on cap-1@host/);
+    expect(lines.find((l) => l.includes('verify '))).toMatch(/verify\s+verify\s+failed\s+\(no release\)/);
+    expect(lines).not.toContain('prod:');
+    expect(lines).toContain('approval: 0/1 by alice, bob');
+    expect(lines).toContain('  approve by carol via update: ignored (requested this run)');
+  });
+});
+
+describe('the ados binary, without a Temporal server', () => {
+  it('run start with a cyclic plan exits 2 and prints the cycle, without contacting Temporal', async () => {
+    const result = await ados(['run', 'start', '--file', writePlan('cycle.yaml', CYCLIC_PLAN)]);
+    expect(result.stderr).toContain('invalid delivery run:');
+    expect(result.stderr).toContain('plan.tasks: dependency cycle: a → b → c → a (each depends on the next)');
+    expect(result.stderr).not.toContain('cannot reach Temporal');
+    expect(result.stdout).toBe('');
+    // Had it connected first, it would have failed with exit 5 (unreachable) instead.
+    expect(result.code).toBe(2);
+  });
+
+  it('run start with a missing file exits 2', async () => {
+    const result = await ados(['run', 'start', '--file', join(dir, 'absent.yaml')]);
+    expect(result.code).toBe(2);
+    expect(result.stderr).toContain('(file): cannot read: ENOENT');
+  });
+
+  it('a bad TEMPORAL_ADDRESS exits 2 and names the variable', async () => {
+    const result = await ados(['run', 'status', 'delivery-acme-r1'], { TEMPORAL_ADDRESS: 'nohost' });
+    expect(result.code).toBe(2);
+    expect(result.stderr).toContain('TEMPORAL_ADDRESS="nohost": must be host:port');
+  });
+
+  it('an unknown command exits 2', async () => {
+    const result = await ados(['launch']);
+    expect(result.code).toBe(2);
+    expect(result.stderr).toContain("unknown command 'launch'");
+  });
+
+  it('--help exits 0 and lists the commands', async () => {
+    const result = await ados(['--help']);
+    expect(result.code).toBe(0);
+    for (const name of ['run', 'approve', 'reject', 'pending', 'worker']) expect(result.stdout).toMatch(new RegExp(`^\\s+${name}\\b`, 'm'));
+  });
+
+  it('a command that needs Temporal exits 5 when nothing listens', async () => {
+    const result = await ados(['run', 'status', 'delivery-acme-r1']);
+    expect(result.code).toBe(5);
+    expect(result.stderr).toContain('cannot reach Temporal at 127.0.0.1:1');
+  });
+});
