@@ -1,8 +1,11 @@
 import { Command, CommanderError } from 'commander';
 import { registerApprovalCommands } from './commands/approve';
+import { registerExtractionCommands } from './commands/extract';
 import { registerPendingCommand } from './commands/pending';
+import { registerResolveCommand } from './commands/resolve';
 import { registerRunCommands } from './commands/run';
 import { registerWorkerCommand } from './commands/worker';
+import { registerWorkersCommand } from './commands/workers';
 import { EXIT, exitCodeFor } from './exit-codes';
 
 /** The `ados` command line. Exit codes: see client/exit-codes.ts and the README. */
@@ -14,7 +17,10 @@ export function buildProgram(): Command {
   registerRunCommands(program);
   registerApprovalCommands(program);
   registerPendingCommand(program);
+  registerResolveCommand(program);
   registerWorkerCommand(program);
+  registerWorkersCommand(program);
+  registerExtractionCommands(program);
   for (const command of program.commands) {
     command.exitOverride();
     for (const sub of command.commands) sub.exitOverride();

@@ -6,11 +6,12 @@ import {
   approveSignal,
   rejectSignal,
 } from '../shared/contract/approval';
+import { resolutionSchema, resolveSignal, resolveUpdate, type Resolution, type ResolveOutcome } from '../shared/contract/delivery/escalation';
 import { validateDeliveryRunInput, type DeliveryRun } from '../shared/contract/delivery/input';
 import { deliveryStatusQuery, type DeliveryResult, type DeliveryStatus } from '../shared/contract/delivery/status';
 import { AdosAwaitingApproval, AdosKind, AdosStage, AdosTenant } from '../shared/contract/search-attributes';
 import { controlTaskQueue } from '../shared/contract/task-queues';
-import { InputValidationError } from '../shared/contract/validation';
+import { InputValidationError, issuesFromZod } from '../shared/contract/validation';
 import { deliveryWorkflowId } from '../shared/contract/workflow-ids';
 import { type AdosConfig, webUiWorkflowUrl } from '../shared/node/config';
 
@@ -99,7 +100,47 @@ export async function decide(
     }
     return await handle.executeUpdate(decideUpdate, { args: [decision] });
   } catch (error) {
-    if (error instanceof WorkflowNotFoundError) throw new RunNotFoundError(workflowId);
+    if (error instanceof WorkflowNotFoundError) throw await notFoundOrClosed(client, workflowId);
+    if (error instanceof WorkflowUpdateFailedError) {
+      const cause = error.cause as Error | undefined;
+      throw new DecisionRefusedError(cause?.message ?? error.message);
+    }
+    throw error;
+  }
+}
+
+/** The server answers "not found" to a message for a closed run; say which it is. */
+async function notFoundOrClosed(client: Client, workflowId: string): Promise<Error> {
+  try {
+    const { status } = await client.workflow.getHandle(workflowId).describe();
+    return new DecisionRefusedError(`run ${workflowId} has already finished (${status.name.toLowerCase()}); it takes no more decisions`);
+  } catch {
+    return new RunNotFoundError(workflowId);
+  }
+}
+
+/**
+ * Resolves a task waiting at the human rung of the escalation ladder: retry, skip or abort. By default as an Update,
+ * so that a resolution that would not count (no such escalated task, run finished, ...) is refused at once with the
+ * reason; `via: 'signal'` fires and forgets (the run audits whether it counted).
+ */
+export async function resolveTask(
+  client: Client,
+  workflowId: string,
+  resolution: Resolution,
+  via: 'update' | 'signal' = 'update',
+): Promise<ResolveOutcome | undefined> {
+  const parsed = resolutionSchema.safeParse(resolution);
+  if (!parsed.success) throw new InputValidationError('resolution', issuesFromZod(parsed.error));
+  const handle = client.workflow.getHandle(workflowId);
+  try {
+    if (via === 'signal') {
+      await handle.signal(resolveSignal, parsed.data);
+      return undefined;
+    }
+    return await handle.executeUpdate(resolveUpdate, { args: [parsed.data] });
+  } catch (error) {
+    if (error instanceof WorkflowNotFoundError) throw await notFoundOrClosed(client, workflowId);
     if (error instanceof WorkflowUpdateFailedError) {
       const cause = error.cause as Error | undefined;
       throw new DecisionRefusedError(cause?.message ?? error.message);
@@ -115,9 +156,17 @@ export interface PendingRun {
   stage?: string;
   startTime: string;
   webUrl: string;
+  /** Delivery runs: what the human is asked for (an approval, or resolutions of escalated tasks), from the status query. */
+  waitingFor?: string;
+  /** Delivery runs: the tasks escalated to a human, by id. */
+  escalatedTasks?: string[];
 }
 
-/** Runs awaiting a human, found through the AdosAwaitingApproval search attribute. */
+/**
+ * Runs awaiting a human, found through the AdosAwaitingApproval search attribute: runs at an approval gate and
+ * delivery runs with a task at the escalation ladder's human rung. For delivery runs the status query adds what they
+ * wait for (best effort: a run that does not answer is still listed).
+ */
 export async function listPending(client: Client, config: AdosConfig, tenantId?: string): Promise<PendingRun[]> {
   const filters = ['AdosAwaitingApproval = true', "ExecutionStatus = 'Running'"];
   if (tenantId) filters.push(`AdosTenant = '${tenantId.replace(/'/g, '')}'`);
@@ -132,5 +181,18 @@ export async function listPending(client: Client, config: AdosConfig, tenantId?:
       webUrl: webUiWorkflowUrl(config, execution.workflowId),
     });
   }
+  await Promise.all(
+    pending
+      .filter((p) => p.kind === 'delivery')
+      .map(async (p) => {
+        try {
+          const status = await client.workflow.getHandle(p.workflowId).query(deliveryStatusQuery);
+          if (status.waitingFor) p.waitingFor = status.waitingFor;
+          if (status.escalations?.length) p.escalatedTasks = status.escalations.map((e) => e.taskId);
+        } catch {
+          // Listed all the same; `ados run status` will say more.
+        }
+      }),
+  );
   return pending;
 }

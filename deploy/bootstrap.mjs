@@ -302,7 +302,23 @@ function ensureNodeDeps(paths) {
       log(fs.existsSync(paths.nodeModules) ? 'package-lock.json changed: running npm ci...' : 'node_modules missing: running npm ci...');
       const npm = which('npm');
       if (!npm) fail('`npm` is not on PATH.', 'install Node.js with npm (npm >= 10) and re-run.');
-      runInherit(npm, ['ci', '--no-audit', '--no-fund'], { cwd: paths.projectRoot }, 'npm ci failed', 'fix the npm error above (network to the npm registry? lockfile out of sync with package.json: run `npm install` and commit package-lock.json).');
+      const ci = spawnSync(npm, ['ci', '--no-audit', '--no-fund'], { cwd: paths.projectRoot, encoding: 'utf8', stdio: ['ignore', 'inherit', 'pipe'] });
+      if (ci.status !== 0 && /Missing: .* from lock file/.test(ci.stderr ?? '')) {
+        // A registry that lacks some other platform's optional binaries (e.g. @swc/core-darwin-arm64 at this
+        // version) leaves them out of the lockfile, and `npm ci` then calls the lockfile out of sync.
+        // `npm install` installs the same locked versions; the lockfile is put back as committed.
+        log('npm ci refused the lockfile (optional binaries for other platforms are missing from the registry): installing the locked versions with npm install...');
+        const lockfile = path.join(paths.projectRoot, 'package-lock.json');
+        const committed = fs.readFileSync(lockfile);
+        try {
+          runInherit(npm, ['install', '--no-audit', '--no-fund'], { cwd: paths.projectRoot }, 'npm install failed', 'fix the npm error above (network to the npm registry?).');
+        } finally {
+          fs.writeFileSync(lockfile, committed);
+        }
+      } else if (ci.status !== 0) {
+        process.stderr.write(ci.stderr ?? '');
+        fail(`npm ci failed: exited with ${ci.status ?? ci.signal}`, 'fix the npm error above (network to the npm registry? lockfile out of sync with package.json: run `npm install` and commit package-lock.json).');
+      }
     }
     writeFileAtomic(paths.lockHashStamp, `${hash}\n`);
     didWork = true;

@@ -109,8 +109,9 @@ async function main(): Promise<void> {
   const ados = join(PROJECT_ROOT, 'client', 'bin', 'ados.cjs');
   const workerEnv = { ...process.env, DATABASE_URL: databaseUrl };
   spawnLogged('worker-control', process.execPath, [ados, 'worker', '--role', 'control'], workerEnv);
-  spawnLogged('worker-build-deploy', process.execPath, [ados, 'worker', '--capabilities', 'build,deploy'], workerEnv);
-  spawnLogged('worker-verify-analysis', process.execPath, [ados, 'worker', '--capabilities', 'verify,analysis'], workerEnv);
+  // generation and its fallback variant live in different pools, so that the escalation ladder's agent swap crosses pools.
+  spawnLogged('worker-build-deploy', process.execPath, [ados, 'worker', '--capabilities', 'build,deploy,generation'], workerEnv);
+  spawnLogged('worker-verify-analysis', process.execPath, [ados, 'worker', '--capabilities', 'verify,analysis,generation.fallback,extract'], workerEnv);
   say(`workers starting (logs in ${logDir})`);
 
   // 4. A sample run that waits for approval before prod, unless one already does.
@@ -143,6 +144,8 @@ async function main(): Promise<void> {
     say(`  ${cli} approve ${sample} --as alice --comment "ship it"`);
   }
   say(`  ${cli} run start --file examples/delivery-plan.yaml`);
+  say(`  ${cli} workers                                  # who polls each capability, and the backlogs`);
+  say(`  ${cli} run start --file examples/generation-plan.yaml --wait   # the escalation ladder swaps generation to its fallback`);
   say(`  DATABASE_URL=${databaseUrl} ${cli} worker --capabilities build   # one more worker`);
   say('Ctrl-C stops the stack; runs in flight resume on the next npm start.');
 

@@ -25,7 +25,8 @@ export function createControlWorker(options: ControlWorkerOptions): Promise<Work
     ...(options.workflowBundle
       ? { workflowBundle: options.workflowBundle }
       : { workflowsPath: require.resolve('../workflows') }),
-    activities: createActivities({ db: options.db }),
+    // The worker's own connection also serves Temporal's API to the routing activities (DescribeTaskQueue).
+    activities: createActivities({ db: options.db, temporal: { workflowService: options.connection.workflowService, namespace: options.namespace } }),
     shutdownGraceTime: options.shutdownGraceTime ?? '30s',
   });
 }

@@ -1,4 +1,5 @@
 import type { Duration } from '@temporalio/common';
+import { msToNumber } from '@temporalio/common/lib/time';
 import { hostname } from 'node:os';
 import { NativeConnection, type Worker } from '@temporalio/worker';
 import { Connection } from '@temporalio/client';
@@ -19,15 +20,63 @@ export interface WorkerProcessOptions {
   identity?: string;
 }
 
+/** After the grace time, cancelled activities get this long to checkpoint and stop before the process gives up on them. */
+export const SHUTDOWN_FORCE_MARGIN_MS = 10_000;
+
+const SHUTDOWN_SIGNALS = ['SIGINT', 'SIGTERM'] as const;
+
+/**
+ * SIGINT/SIGTERM for a worker process, watched from the very start (the SDK's own handlers are off, see
+ * workers/runtime.ts): the first signal requests the shutdown; further ones (Ctrl-C under `npm start` delivers
+ * SIGINT and then SIGTERM) are logged and change nothing, so they never cut a drain short.
+ */
+function watchShutdownSignals(logger: Logger) {
+  let requested: NodeJS.Signals | undefined;
+  let onRequest: ((signal: NodeJS.Signals) => void) | undefined;
+  const handler = (signal: NodeJS.Signals) => {
+    if (requested) {
+      logger.info({ signal }, 'shutdown already in progress');
+      return;
+    }
+    requested = signal;
+    onRequest?.(signal);
+  };
+  for (const signal of SHUTDOWN_SIGNALS) process.on(signal, handler);
+  return {
+    get requested() {
+      return requested;
+    },
+    /** Calls `fn` on the first signal, at once if it has already come. */
+    onRequest(fn: (signal: NodeJS.Signals) => void) {
+      onRequest = fn;
+      if (requested) fn(requested);
+    },
+    dispose() {
+      for (const signal of SHUTDOWN_SIGNALS) process.off(signal, handler);
+    },
+  };
+}
+
 /**
  * A worker process: connects, (control role) migrates the database and registers search
  * attributes, then polls until SIGINT/SIGTERM. On a signal it stops polling and lets in-flight
- * tasks finish within the grace time, then resolves so the process can exit 0.
+ * tasks finish within the grace time (ADOS_WORKER_SHUTDOWN_GRACE), then resolves so the process
+ * exits 0. Activities still running after the grace are cancelled (a checkpointing activity saves
+ * its checkpoint and its attempt is retried on another worker from there); should one ignore the
+ * cancellation for SHUTDOWN_FORCE_MARGIN_MS more, the process exits 0 anyway and that attempt is
+ * retried elsewhere once its heartbeat times out. A signal before the workers run exits at once.
  */
 export async function runWorkerProcess(config: AdosConfig, logger: Logger, options: WorkerProcessOptions): Promise<void> {
   if (!config.databaseUrl) {
     throw new Error('DATABASE_URL is not set: give a postgres:// URL (npm start prints the embedded one) or pglite:<dir>');
   }
+  const graceMs = msToNumber(config.workerShutdownGrace as Duration);
+  const signals = watchShutdownSignals(logger);
+  // Until the workers run there is nothing in flight: a signal during start-up ends the process at once.
+  signals.onRequest((signal) => {
+    logger.info({ signal }, 'shutdown requested before the worker started polling: exiting');
+    process.exit(0);
+  });
   installRuntimeLogger(logger);
   const identity =
     options.identity ??
@@ -70,13 +119,39 @@ export async function runWorkerProcess(config: AdosConfig, logger: Logger, optio
         shutdownGraceTime: config.workerShutdownGrace as Duration,
       });
     }
+    const running = workers.map((worker) => worker.run());
     logger.info(
       { identity, taskQueues: workers.map((w) => w.options.taskQueue), namespace: config.temporalNamespace },
       'worker polling',
     );
-    await Promise.all(workers.map((worker) => worker.run()));
+    const stopAll = () => {
+      for (const worker of workers) if (worker.getState() === 'RUNNING') worker.shutdown();
+    };
+    signals.onRequest((signal) => {
+      logger.info({ signal, identity, graceMs }, 'shutdown requested: polling stopped, in-flight tasks may finish within the grace time');
+      stopAll();
+      setTimeout(() => {
+        logger.error(
+          { identity, graceMs, forceMarginMs: SHUTDOWN_FORCE_MARGIN_MS },
+          'shutdown forced: activities ignored cancellation; their attempts are retried elsewhere once their heartbeat times out',
+        );
+        process.exit(0);
+      }, graceMs + SHUTDOWN_FORCE_MARGIN_MS).unref();
+    });
+    // One worker failing stops the others (and is reported) rather than leaving them polling without a process.
+    const outcomes = await Promise.allSettled(
+      running.map((run) =>
+        run.catch((error: unknown) => {
+          stopAll();
+          throw error;
+        }),
+      ),
+    );
+    const failed = outcomes.find((o): o is PromiseRejectedResult => o.status === 'rejected');
+    if (failed) throw failed.reason;
     logger.info({ identity }, 'worker stopped');
   } finally {
+    signals.dispose();
     await connection.close();
     await database.close();
   }

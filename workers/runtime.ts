@@ -13,6 +13,9 @@ export function installRuntimeLogger(logger: Logger): void {
   const temporalLogger = logger.child({ component: 'temporal' });
   const levels = { TRACE: 'trace', DEBUG: 'debug', INFO: 'info', WARN: 'warn', ERROR: 'error' } as const;
   Runtime.install({
+    // Signals are handled by the worker process itself (workers/run-worker-process.ts): from start-up on, and a
+    // second signal (Ctrl-C under `npm start` sends SIGINT, then SIGTERM) must not cut the drain short.
+    shutdownSignals: [],
     logger: new DefaultLogger(logger.isLevelEnabled('debug') ? 'DEBUG' : 'INFO', (entry: LogEntry) => {
       temporalLogger[levels[entry.level]]({ ...entry.meta }, entry.message);
     }),

@@ -18,6 +18,11 @@ export type DagOutcomes<R> = Record<string, NodeOutcome<R>>;
 
 export interface DagHooks {
   onSkip?: (id: string, reason: string) => void;
+  /**
+   * Asked before nodes start: a reason stops the DAG. No further node starts, the running ones finish, and every
+   * node that never started is skipped with that reason.
+   */
+  stopReason?: () => string | undefined;
 }
 
 /** Nodes that may start now, in plan order, without exceeding maxParallel. */
@@ -65,9 +70,13 @@ export function errorMessage(error: unknown): string {
   return String(error);
 }
 
+/**
+ * `maxParallel` may be a function, read each time nodes could start: lowering it (e.g. a re-planned, more
+ * conservative strategy) holds back new nodes until fewer are running; running nodes are never interrupted.
+ */
 export async function runDag<N extends DagNode, R>(
   nodes: readonly N[],
-  maxParallel: number,
+  maxParallel: number | (() => number),
   runNode: (node: N, upstream: Record<string, R>) => Promise<R>,
   hooks: DagHooks = {},
 ): Promise<DagOutcomes<R>> {
@@ -82,7 +91,9 @@ export async function runDag<N extends DagNode, R>(
         hooks.onSkip?.(node.id, reason);
       }
     }
-    for (const node of readyNodes(nodes, outcomes, new Set(running.keys()), maxParallel)) {
+    const stop = hooks.stopReason?.();
+    const limit = stop !== undefined ? 0 : typeof maxParallel === 'function' ? maxParallel() : maxParallel;
+    for (const node of readyNodes(nodes, outcomes, new Set(running.keys()), limit)) {
       const upstream: Record<string, R> = {};
       for (const dependency of node.dependsOn) {
         const outcome = outcomes[dependency];
@@ -108,7 +119,16 @@ export async function runDag<N extends DagNode, R>(
         settled.finally(() => running.delete(node.id)),
       );
     }
-    if (running.size === 0) break;
+    if (running.size === 0) {
+      if (stop !== undefined) {
+        for (const node of nodes) {
+          if (outcomes[node.id] !== undefined) continue;
+          outcomes[node.id] = { status: 'skipped', reason: stop };
+          hooks.onSkip?.(node.id, stop);
+        }
+      }
+      break;
+    }
     await Promise.race(running.values());
   }
   return outcomes;

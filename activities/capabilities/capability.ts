@@ -9,6 +9,8 @@ import type { Logger } from '../../shared/node/logger';
 export interface CapabilityDeps {
   db: Db;
   logger: Logger;
+  /** The hosting worker's identity (recorded with fenced effects, activities/effects.ts). */
+  workerIdentity?: string;
 }
 
 export type CapabilityHandler = (request: CapabilityRequest, deps: CapabilityDeps) => Promise<unknown>;
@@ -29,4 +31,13 @@ export function parseTaskInput<S extends z.ZodType>(schema: S, capability: strin
     throw invalidInput(capability, request.taskId, formatIssues(issues));
   }
   return parsed.data;
+}
+
+/** A refusal by policy (e.g. a content policy): not retried, and the ladder goes straight to a human. */
+export function policyRefusal(capability: string, taskId: string, message: string): ApplicationFailure {
+  return ApplicationFailure.create({
+    type: 'PolicyRefused',
+    message: `task "${taskId}" (${capability}): refused by policy: ${message}`,
+    nonRetryable: true,
+  });
 }

@@ -2,10 +2,15 @@ import { Context } from '@temporalio/activity';
 import type { BuiltInCapability } from '../../shared/contract/capabilities';
 import type { CapabilityRequest, CapabilityResult } from '../../shared/contract/delivery/capability-io';
 import { analysis } from './analysis';
+import { batch } from './batch';
 import { build } from './build';
 import type { CapabilityDeps, CapabilityHandler } from './capability';
 import { deploy } from './deploy';
+import { generation, generationFallback } from './generation';
+import { noop } from './noop';
 import { verify } from './verify';
+import { extract } from '../extraction/capability';
+import { createExtractionWorkerActivities } from '../extraction/extract';
 
 /** One line per capability; the type makes a registry entry without a handler a compile error. */
 export const CAPABILITY_HANDLERS: Record<BuiltInCapability, CapabilityHandler> = {
@@ -13,6 +18,19 @@ export const CAPABILITY_HANDLERS: Record<BuiltInCapability, CapabilityHandler> =
   deploy,
   verify,
   analysis,
+  generation,
+  'generation.fallback': generationFallback,
+  noop,
+  extract,
+  batch,
+};
+
+/**
+ * Activities a capability's queue serves besides its plan-task activity: `extract` also serves
+ * `extractAgent`, the per-agent activity of the schemaExtraction workflow.
+ */
+const EXTRA_ACTIVITIES: Partial<Record<BuiltInCapability, (deps: CapabilityDeps & { workerIdentity: string }) => Record<string, (...args: never[]) => Promise<unknown>>>> = {
+  extract: (deps) => createExtractionWorkerActivities(deps),
 };
 
 export type CapabilityActivity = (request: CapabilityRequest) => Promise<CapabilityResult>;
@@ -29,7 +47,10 @@ export function createCapabilityActivities(
   if (!handler) {
     throw new Error(`no handler for capability "${capability}"; known: ${Object.keys(CAPABILITY_HANDLERS).join(', ')}`);
   }
+  const extra = EXTRA_ACTIVITIES[capability as BuiltInCapability]?.(deps) ?? {};
   return {
+    // Registered beside the plan-task activity; workflows call them by name through their own types.
+    ...(extra as Record<string, CapabilityActivity>),
     [capability]: async (request) => {
       const { attempt } = Context.current().info;
       const output = await handler(request, deps);

@@ -1,4 +1,5 @@
 import type { Db } from '../../shared/node/db';
+import { appendAudit, finishRun, insertRun, toJson } from '../run-records';
 
 /**
  * Control-plane activities of a delivery run: everything it writes to PostgreSQL. Each write is
@@ -45,45 +46,20 @@ export interface ApprovalDecisionRecord extends AuditRecord {
   via: string;
 }
 
+/** One entry of recordEvents: a task event (tasks row + audit entry) or a plain audit entry. */
+export type BatchedEvent = (TaskEventRecord & { kind: 'task' }) | (AuditRecord & { kind: 'audit' });
+
 export interface RunFinishedRecord extends AuditRecord {
   status: string;
   result: unknown;
 }
 
-const json = (value: unknown): string => JSON.stringify(value ?? null);
 
 export function createDeliveryControlActivities(db: Db) {
-  const appendAudit = (trx: Db, record: AuditRecord) =>
-    trx
-      .insertInto('audit_log')
-      .values({
-        workflow_id: record.workflowId,
-        tenant_id: record.tenantId,
-        event_key: record.auditKey,
-        event: record.event,
-        detail: json(record.detail),
-      })
-      .onConflict((oc) => oc.columns(['workflow_id', 'event_key']).doNothing())
-      .execute();
-
   return {
     async recordRunStarted(record: RunStartedRecord): Promise<void> {
       await db.transaction().execute(async (trx) => {
-        await trx.insertInto('tenants').values({ id: record.tenantId }).onConflict((oc) => oc.column('id').doNothing()).execute();
-        await trx
-          .insertInto('runs')
-          .values({
-            workflow_id: record.workflowId,
-            tenant_id: record.tenantId,
-            run_id: record.runId,
-            kind: record.kind,
-            requested_by: record.requestedBy,
-            status: 'running',
-            input: json(record.input),
-            result: null,
-          })
-          .onConflict((oc) => oc.column('workflow_id').doNothing())
-          .execute();
+        await insertRun(trx, record);
         await appendAudit(trx, {
           workflowId: record.workflowId,
           tenantId: record.tenantId,
@@ -104,7 +80,7 @@ export function createDeliveryControlActivities(db: Db) {
           state: record.state,
           worker: record.worker ?? null,
           attempt: record.attempt ?? null,
-          output: record.output === undefined ? null : json(record.output),
+          output: record.output === undefined ? null : toJson(record.output),
           error: record.error ?? null,
         };
         await trx
@@ -121,6 +97,54 @@ export function createDeliveryControlActivities(db: Db) {
           )
           .execute();
         await appendAudit(trx, record);
+      });
+    },
+
+    /**
+     * A batch of task events and audit entries, in order, in one transaction and two statements (the delivery run
+     * sends them while its tasks run, so that auditing is off the tasks' critical path). Idempotent: an entry whose
+     * audit key is already recorded changes nothing, so a retried or late attempt never moves a task row back to an
+     * older state; of the new entries, each task row takes the last state in the batch.
+     */
+    async recordEvents(events: BatchedEvent[]): Promise<{ inserted: number }> {
+      if (events.length === 0) return { inserted: 0 };
+      return db.transaction().execute(async (trx) => {
+        const inserted = await appendAudit(trx, events);
+        const fresh = new Set(inserted.map((row) => `${row.workflow_id}\u0000${row.event_key}`));
+        const latest = new Map<string, TaskEventRecord>();
+        for (const event of events) {
+          if (event.kind !== 'task' || !fresh.has(`${event.workflowId}\u0000${event.auditKey}`)) continue;
+          latest.set(`${event.workflowId}\u0000${event.environment}\u0000${event.taskId}`, event);
+        }
+        if (latest.size > 0) {
+          await trx
+            .insertInto('tasks')
+            .values(
+              [...latest.values()].map((record) => ({
+                workflow_id: record.workflowId,
+                environment: record.environment,
+                task_id: record.taskId,
+                capability: record.capability,
+                state: record.state,
+                worker: record.worker ?? null,
+                attempt: record.attempt ?? null,
+                output: record.output === undefined ? null : toJson(record.output),
+                error: record.error ?? null,
+              })),
+            )
+            .onConflict((oc) =>
+              oc.columns(['workflow_id', 'environment', 'task_id']).doUpdateSet((eb) => ({
+                state: eb.ref('excluded.state'),
+                worker: eb.ref('excluded.worker'),
+                attempt: eb.ref('excluded.attempt'),
+                output: eb.ref('excluded.output'),
+                error: eb.ref('excluded.error'),
+                updated_at: new Date(),
+              })),
+            )
+            .execute();
+        }
+        return { inserted: inserted.length };
       });
     },
 
@@ -147,11 +171,7 @@ export function createDeliveryControlActivities(db: Db) {
 
     async recordRunFinished(record: RunFinishedRecord): Promise<void> {
       await db.transaction().execute(async (trx) => {
-        await trx
-          .updateTable('runs')
-          .set({ status: record.status, result: json(record.result), updated_at: new Date() })
-          .where('workflow_id', '=', record.workflowId)
-          .execute();
+        await finishRun(trx, record.workflowId, record.status, record.result);
         await appendAudit(trx, record);
       });
     },

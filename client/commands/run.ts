@@ -1,7 +1,8 @@
 import { userInfo } from 'node:os';
 import type { Command } from 'commander';
 import { validateDeliveryRunInput } from '../../shared/contract/delivery/input';
-import type { DeliveryStatus } from '../../shared/contract/delivery/status';
+import { resolveCommand } from '../../shared/contract/delivery/escalation';
+import type { DeliveryResult, DeliveryStatus } from '../../shared/contract/delivery/status';
 import { InputValidationError } from '../../shared/contract/validation';
 import { getDeliveryResult, getDeliveryStatus, startDeliveryRun } from '../delivery';
 import { emit } from '../output';
@@ -21,8 +22,17 @@ export function formatStatus(status: DeliveryStatus): string {
     if (!tasks) continue;
     lines.push(`${env}:`);
     for (const [id, task] of Object.entries(tasks)) {
-      lines.push(`  ${id.padEnd(16)} ${task.capability.padEnd(10)} ${task.state}${task.worker ? ` on ${task.worker}` : ''}${task.error ? `  (${task.error})` : ''}`);
+      lines.push(
+        `  ${id.padEnd(16)} ${task.capability.padEnd(10)} ${task.state}${task.variant ? ` via ${task.variant}` : ''}${task.rung ? ` [rung: ${task.rung}]` : ''}` +
+          `${task.worker ? ` on ${task.worker}` : ''}${task.error ? `  (${task.error})` : ''}${task.notice ? `\n  ${''.padEnd(16)} ! ${task.notice}` : ''}`,
+      );
     }
+  }
+  if (status.strategy && status.strategy.name !== 'as-planned') lines.push(`strategy: ${status.strategy.name} (maxParallel ${status.strategy.maxParallel})`);
+  for (const escalation of status.escalations ?? []) {
+    lines.push(`escalated to a human: task ${escalation.taskId} in ${escalation.environment} since ${escalation.since}`);
+    for (const step of escalation.steps) lines.push(`  ${step.rung} ${step.step}${step.variant ? ` (${step.variant})` : ''}: ${step.reason}`);
+    lines.push(`  resolve: ${resolveCommand(status.workflowId, escalation.taskId)}`);
   }
   const gate = status.approval;
   if (gate) {
@@ -32,6 +42,11 @@ export function formatStatus(status: DeliveryStatus): string {
     }
   }
   return lines.join('\n');
+}
+
+export function formatResult(result: DeliveryResult): string {
+  const skipped = (result.skippedTasks ?? []).map((t) => `\n  skipped by ${t.by}: ${t.taskId} in ${t.environment}${t.comment ? ` (${t.comment})` : ''}`).join('');
+  return `${result.workflowId}: ${result.outcome}${result.reason ? ` (${result.reason})` : ''}${skipped}`;
 }
 
 export function registerRunCommands(program: Command): void {
@@ -64,7 +79,7 @@ export function registerRunCommands(program: Command): void {
         );
         if (opts.wait) {
           const result = await getDeliveryResult(client, started.workflowId);
-          emit(!!opts.json, result, () => `finished ${result.workflowId}: ${result.outcome}${result.reason ? ` (${result.reason})` : ''}`);
+          emit(!!opts.json, result, () => `finished ${formatResult(result)}`);
         }
       });
     });
@@ -89,7 +104,7 @@ export function registerRunCommands(program: Command): void {
     .action(async (workflowId: string, opts: { json?: boolean }) => {
       await withClient(async ({ client }) => {
         const result = await getDeliveryResult(client, workflowId);
-        emit(!!opts.json, result, () => `${result.workflowId}: ${result.outcome}${result.reason ? ` (${result.reason})` : ''}`);
+        emit(!!opts.json, result, () => formatResult(result));
       });
     });
 }

@@ -22,3 +22,24 @@ export function parseDeliveryWorkflowId(workflowId: string): DeliveryWorkflowIdP
   if (!TENANT_ID_PATTERN.test(tenantId) || !RUN_ID_PATTERN.test(runId)) return undefined;
   return { tenantId, runId };
 }
+
+/** Schema extraction runs: `extraction-<tenant>-<set>-<hash8>`, hash8 from the set's canonical content. */
+export const EXTRACTION_SET_PATTERN = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/;
+
+export function extractionWorkflowId(tenantId: string, setName: string, hash8: string): string {
+  return `extraction-${tenantId}-${setName}-${hash8}`;
+}
+
+export interface ExtractionWorkflowIdParts {
+  tenantId: string;
+  setName: string;
+  hash8: string;
+}
+
+export function parseExtractionWorkflowId(workflowId: string): ExtractionWorkflowIdParts | undefined {
+  const match = /^extraction-([^-]+)-(.+)-([0-9a-f]{8})$/.exec(workflowId);
+  if (!match) return undefined;
+  const [, tenantId, setName, hash8] = match;
+  if (!TENANT_ID_PATTERN.test(tenantId) || !EXTRACTION_SET_PATTERN.test(setName)) return undefined;
+  return { tenantId, setName, hash8 };
+}

@@ -79,7 +79,7 @@ describe('buildProgram', () => {
   it('has the commands run (start, status, result), approve, reject, pending and worker', () => {
     const program = buildProgram();
     expect(program.name()).toBe('ados');
-    expect(program.commands.map((c) => c.name())).toEqual(['run', 'approve', 'reject', 'pending', 'worker']);
+    expect(program.commands.map((c) => c.name())).toEqual(['run', 'approve', 'reject', 'pending', 'resolve', 'worker', 'workers', 'extract', 'schema']);
     const run = program.commands.find((c) => c.name() === 'run')!;
     expect(run.commands.map((c) => c.name())).toEqual(['start', 'status', 'result']);
   });

@@ -206,8 +206,10 @@ describe('validateDeliveryRunInput: plan graph', () => {
     const plan = validPlan();
     plan.plan.tasks[1].capability = 'teleport';
     const issue = issueAt(validateDeliveryRunInput(plan), 'plan.tasks[1].capability');
-    expect(issue.message).toBe('unknown capability "teleport"; known: build, deploy, verify, analysis');
-    expect(KNOWN_CAPABILITIES).toEqual(['build', 'deploy', 'verify', 'analysis']);
+    // Registry order; other capabilities (generation, noop, extract, ...) follow the four built-in delivery ones.
+    expect(issue.message).toBe(`unknown capability "teleport"; known: ${KNOWN_CAPABILITIES.join(', ')}`);
+    expect(issue.message).toMatch(/; known: build, deploy, verify, analysis, /);
+    expect(KNOWN_CAPABILITIES).toEqual(expect.arrayContaining(['build', 'deploy', 'verify', 'analysis', 'generation', 'generation.fallback']));
   });
 
   it('checks capabilities against the list it is given', () => {

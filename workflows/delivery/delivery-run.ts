@@ -3,14 +3,18 @@ import {
   ApplicationFailure,
   condition,
   log,
+  patched,
   proxyActivities,
+  proxyLocalActivities,
   setHandler,
   upsertSearchAttributes,
   workflowInfo,
 } from '@temporalio/workflow';
-import type { DeliveryControlActivities } from '../../activities/delivery/control-activities';
+import type { BatchedEvent, DeliveryControlActivities } from '../../activities/delivery/control-activities';
+import type { RoutingActivities } from '../../activities/delivery/routing-activities';
 import { capabilitySpec } from '../../shared/contract/capabilities';
 import type { CapabilityRequest, CapabilityResult } from '../../shared/contract/delivery/capability-io';
+import { DEFAULT_ESCALATION_TIMEOUT, resolveCommand } from '../../shared/contract/delivery/escalation';
 import {
   validateDeliveryRunInput,
   type DeliveryRun,
@@ -23,14 +27,25 @@ import {
   type DeliveryOutcome,
   type DeliveryResult,
   type DeliveryStatus,
+  type SkippedTask,
   type TaskStatus,
 } from '../../shared/contract/delivery/status';
+import { durationToMs } from '../../shared/contract/duration';
 import { AdosAwaitingApproval, AdosKind, AdosStage, AdosTenant } from '../../shared/contract/search-attributes';
-import { capabilityTaskQueue, controlTaskQueue, prefixFromControlTaskQueue } from '../../shared/contract/task-queues';
+import { capabilityTaskQueue, controlTaskQueue, DEFAULT_TASK_QUEUE_PREFIX, prefixFromControlTaskQueue } from '../../shared/contract/task-queues';
 import { formatIssues } from '../../shared/contract/validation';
 import { ApprovalGate } from '../approval';
 import { errorMessage, runDag } from '../dag';
-import { AuditTrail } from './audit-trail';
+import { AuditTrail, EventSink } from './audit-trail';
+import { EscalationDesk } from './escalation';
+import { runEnvironmentRouted, type RoutedEnvironmentResult, type RoutedRun } from './routed-environment';
+
+/**
+ * Capability routing checks and the escalation ladder (README: "Routing and variants", "The escalation ladder"),
+ * plus batched task auditing. Runs that started before it keep the original behaviour (runEnvironment below): their
+ * histories in test/histories still replay.
+ */
+export const ROUTING_ESCALATION_PATCH = 'ados-routing-escalation-v1';
 
 interface TaskEventExtra {
   worker?: string;
@@ -58,13 +73,24 @@ export async function deliveryRun(input: DeliveryRunInput): Promise<DeliveryResu
     });
   }
   const run = checked.value;
-  const prefix = prefixFromControlTaskQueue(taskQueue);
+  const prefix = taskQueuePrefix(taskQueue);
+  // Decided once, at the start: a run that began without the marker keeps the old behaviour to its end.
+  const routed = patched(ROUTING_ESCALATION_PATCH);
   // Database writes retry until the database is back: losing an audit entry is not an option.
-  const control = proxyActivities<DeliveryControlActivities>({
+  const control = proxyActivities<DeliveryControlActivities & RoutingActivities>({
     taskQueue: controlTaskQueue(prefix),
     startToCloseTimeout: '30s',
     retry: { initialInterval: '1s', maximumInterval: '30s' },
   });
+  // Runs with the routing/escalation patch write their audit through local activities: the control worker runs this
+  // workflow and the control activities alike, so a local activity saves a task-queue round trip per write (the
+  // routing-overhead benchmark measures it) and is recorded in the history as a marker. Same activities, same
+  // idempotency keys.
+  const localControl = proxyLocalActivities<DeliveryControlActivities & RoutingActivities>({
+    startToCloseTimeout: '30s',
+    retry: { initialInterval: '1s', maximumInterval: '30s' },
+  });
+  const writes = routed ? localControl : control;
   const audit = new AuditTrail(run.tenantId);
 
   const status: DeliveryStatus = {
@@ -90,7 +116,28 @@ export async function deliveryRun(input: DeliveryRunInput): Promise<DeliveryResu
         ...decision,
       }),
   });
-  setHandler(deliveryStatusQuery, () => ({ ...status, approval: gate.snapshot() }));
+  // The human rung of the escalation ladder; `resolve` is answered from the start (refused while nothing waits).
+  const desk = new EscalationDesk({
+    workflowId,
+    record: (resolution) =>
+      writes.recordAudit({ ...audit.next(resolution.counted ? 'escalation.resolved' : 'escalation.resolve_ignored'), detail: { ...resolution } }),
+    awaiting: (waiting) => upsertSearchAttributes([{ key: AdosAwaitingApproval, value: waiting }]),
+  });
+  const routedRun: RoutedRun = {
+    run,
+    workflowId,
+    prefix,
+    status,
+    control: localControl,
+    audit,
+    sink: new EventSink<BatchedEvent>((batch) => localControl.recordEvents(batch)),
+    desk,
+    strategy: { current: { name: 'as-planned', maxParallel: run.maxParallel } },
+    notices: new Map(),
+    humanTimeout: { text: run.escalationTimeout ?? DEFAULT_ESCALATION_TIMEOUT, ms: durationToMs(run.escalationTimeout ?? DEFAULT_ESCALATION_TIMEOUT) },
+  };
+  if (routed) status.strategy = { ...routedRun.strategy.current };
+  setHandler(deliveryStatusQuery, () => statusView(status, gate, routedRun));
 
   upsertSearchAttributes([
     { key: AdosTenant, value: run.tenantId },
@@ -98,7 +145,7 @@ export async function deliveryRun(input: DeliveryRunInput): Promise<DeliveryResu
     { key: AdosStage, value: status.stage },
     { key: AdosAwaitingApproval, value: false },
   ]);
-  await control.recordRunStarted({
+  await writes.recordRunStarted({
     ...audit.next('run.started'),
     runId: run.runId,
     kind: 'delivery',
@@ -109,11 +156,12 @@ export async function deliveryRun(input: DeliveryRunInput): Promise<DeliveryResu
   let outcome: DeliveryOutcome = 'succeeded';
   let reason: string | undefined;
   let outputs: Record<string, unknown> = {};
+  const skippedTasks: SkippedTask[] = [];
 
   for (const environment of run.environments) {
     if (environment === 'prod') {
       upsertSearchAttributes([{ key: AdosStage, value: 'awaiting_approval' }]);
-      await control.recordAudit({ ...audit.next('approval.requested'), detail: { gate: 'prod', policy: run.approval } });
+      await writes.recordAudit({ ...audit.next('approval.requested'), detail: { gate: 'prod', policy: run.approval } });
       // The status query says "awaiting approval" only once the request is audited and the gate opens (gate.wait()
       // opens it in this same activation): a decision sent on seeing that stage is never refused as "not requested
       // yet". Query state only, so the workflow's commands (and replay of existing histories) are unchanged.
@@ -125,7 +173,7 @@ export async function deliveryRun(input: DeliveryRunInput): Promise<DeliveryResu
         outcome = decision === 'rejected' ? 'rejected' : 'approval_expired';
         reason = decision === 'rejected' ? `rejected by ${gate.snapshot()?.rejectedBy}` : `no quorum within ${run.approval?.timeout}`;
         if (decision === 'expired') {
-          await control.recordAudit({ ...audit.next('approval.expired'), detail: { gate: 'prod', timeout: run.approval?.timeout } });
+          await writes.recordAudit({ ...audit.next('approval.expired'), detail: { gate: 'prod', timeout: run.approval?.timeout } });
         }
         break;
       }
@@ -133,26 +181,59 @@ export async function deliveryRun(input: DeliveryRunInput): Promise<DeliveryResu
 
     status.stage = environment;
     upsertSearchAttributes([{ key: AdosStage, value: environment }]);
-    const result = await runEnvironment(run, environment, status, control, audit, prefix);
+    const result: RoutedEnvironmentResult = routed
+      ? await runEnvironmentRouted(routedRun, environment)
+      : withoutLadder(await runEnvironment(run, environment, status, control, audit, prefix));
     if (!result.ok) {
-      outcome = 'failed';
+      outcome = result.aborted ? 'aborted' : 'failed';
       reason = result.reason;
       break;
     }
     outputs = result.outputs;
+    skippedTasks.push(...result.skipped);
     status.completedEnvironments.push(environment);
-    await control.recordAudit({ ...audit.next('environment.promoted'), detail: { environment } });
+    await writes.recordAudit({ ...audit.next('environment.promoted'), detail: { environment } });
   }
 
   status.stage = 'finished';
   status.outcome = outcome;
+  desk.finish();
+  if (routed) await routedRun.sink.flush();
   upsertSearchAttributes([{ key: AdosStage, value: 'finished' }]);
-  const result: DeliveryResult = { workflowId, outcome, completedEnvironments: status.completedEnvironments, reason, outputs };
-  await control.recordRunFinished({ ...audit.next('run.finished'), detail: { outcome, reason }, status: outcome, result });
+  const result: DeliveryResult = {
+    workflowId,
+    outcome,
+    completedEnvironments: status.completedEnvironments,
+    reason,
+    outputs,
+    ...(skippedTasks.length > 0 ? { skippedTasks } : {}),
+  };
+  await writes.recordRunFinished({ ...audit.next('run.finished'), detail: { outcome, reason }, status: outcome, result });
   log.info('delivery run finished', { outcome, reason });
   // Let in-flight signal and update handlers finish their audit writes before the run closes.
   await condition(allHandlersFinished);
   return result;
+}
+
+/** The original environment's result in the routed shape (it never aborts or skips). */
+function withoutLadder(result: { ok: true; outputs: Record<string, unknown> } | { ok: false; reason: string }): RoutedEnvironmentResult {
+  return result.ok ? { ok: true, outputs: result.outputs, skipped: [] } : { ok: false, reason: result.reason, aborted: false };
+}
+
+/** The status query's answer: the run's state plus the approval gate, open escalations and queue notices. */
+function statusView(status: DeliveryStatus, gate: ApprovalGate, routedRun: RoutedRun): DeliveryStatus {
+  const view: DeliveryStatus = { ...status, approval: gate.snapshot() };
+  const escalations = routedRun.desk.snapshot();
+  const notices = [...routedRun.notices.values()];
+  if (escalations.length > 0) view.escalations = escalations;
+  if (notices.length > 0) view.notices = notices;
+  const waiting = [
+    ...(status.waitingFor ? [status.waitingFor] : []),
+    ...escalations.map((e) => `a resolution of task "${e.taskId}" in ${e.environment} (${e.reason}): ${resolveCommand(status.workflowId, e.taskId)}`),
+    ...(escalations.length === 0 ? notices.map((notice) => `a worker: ${notice}`) : []),
+  ];
+  view.waitingFor = waiting.length > 0 ? waiting.join('; ') : undefined;
+  return view;
 }
 
 async function runEnvironment(
@@ -221,6 +302,21 @@ async function runEnvironment(
   const outputs: Record<string, unknown> = {};
   for (const [id, o] of Object.entries(outcomes)) if (o.status === 'succeeded') outputs[id] = o.result;
   return { ok: true, outputs };
+}
+
+/**
+ * The deployment's prefix, from the control queue this run is on. A replay worker (Worker.runReplayHistories, the
+ * determinism gate in test/replay) runs workflows on a queue of its own, "<replayName>-<n>": there nothing is
+ * dispatched and the task queue of a scheduled activity is not compared with the history, so the default prefix
+ * replays the same commands. A live run on a queue that is not a control queue is a deployment error, as before.
+ */
+function taskQueuePrefix(taskQueue: string): string {
+  try {
+    return prefixFromControlTaskQueue(taskQueue);
+  } catch (error) {
+    if (workflowInfo().unsafe.isReplaying) return DEFAULT_TASK_QUEUE_PREFIX;
+    throw error;
+  }
 }
 
 /** The activity stub for one task: its capability's queue, timeouts and retry policy. */

@@ -1,3 +1,4 @@
 export * from './input';
 export * from './status';
 export * from './capability-io';
+export * from './escalation';

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { approvalPolicySchema } from '../approval';
+import { durationSchema } from '../duration';
 import { KNOWN_CAPABILITIES } from '../capabilities';
 import { findCycle, findUnknownDependencies } from '../graph';
 import { issuesFromZod, type Validated, type ValidationIssue } from '../validation';
@@ -36,6 +37,8 @@ export const planTaskSchema = z.object({
   input: z.record(z.string(), z.unknown()).default({}),
   dependsOn: z.array(z.string()).default([]),
   timeoutSeconds: z.number().int().positive('must be a positive whole number of seconds').optional(),
+  /** How long the task may wait for a worker before the run reports it and escalates (default: the capability's). */
+  scheduleToStartTimeoutSeconds: z.number().int().positive('must be a positive whole number of seconds').optional(),
   retry: taskRetrySchema.optional(),
 });
 export type PlanTask = z.output<typeof planTaskSchema>;
@@ -57,6 +60,12 @@ const deliveryRunShape = z.object({
   environments: z.array(z.enum(ENVIRONMENTS)).min(1, 'list at least one environment').default(['dev', 'stage', 'prod']),
   approval: approvalPolicySchema.optional(),
   maxParallel: z.number().int().min(1, 'must be at least 1').max(64, 'must be at most 64').default(DEFAULT_MAX_PARALLEL),
+  /**
+   * How long a task escalated to a human waits for `ados resolve` before it fails (default
+   * DEFAULT_ESCALATION_TIMEOUT). Optional without a schema default, so the parsed input of runs started before the
+   * escalation ladder existed is unchanged.
+   */
+  escalationTimeout: durationSchema.optional(),
 });
 
 export type DeliveryRunInput = z.input<typeof deliveryRunShape>;

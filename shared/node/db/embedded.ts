@@ -1,5 +1,5 @@
 import { PGlite } from '@electric-sql/pglite';
-import { PGLiteSocketServer } from '@electric-sql/pglite-socket';
+import { PGliteWireServer } from './pglite-server';
 
 export interface EmbeddedPostgres {
   /** A postgres:// URL any process on this machine can use with pg. */
@@ -29,7 +29,8 @@ export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions = {
   const pglite = options.dataDir ? new PGlite(options.dataDir) : new PGlite();
   await pglite.waitReady;
   const host = options.host ?? '127.0.0.1';
-  const server = new PGLiteSocketServer({
+  // Not pglite-socket's PGLiteSocketServer: its queue lets concurrent connections' queries interleave (pglite-server.ts).
+  const server = new PGliteWireServer({
     db: pglite,
     host,
     port: options.port ?? 0,

@@ -72,6 +72,176 @@ export interface ReleasesTable {
   created_at: CreatedAt;
 }
 
+/** Schema extraction (migration 0002_extraction): every schema version seen, per tenant. */
+export interface SchemasTable {
+  id: Generated<string>;
+  tenant_id: string;
+  name: string;
+  /** Version after migration (the current format). */
+  version: string;
+  original_version: string;
+  /** sha256 of the canonical migrated document. */
+  sha256: string;
+  document: Json;
+  file: string;
+  first_workflow_id: string;
+  created_at: CreatedAt;
+}
+
+/** Every schema migration applied before an extraction (idempotent on workflow, agent, seq). */
+export interface SchemaMigrationsAppliedTable {
+  id: Generated<string>;
+  workflow_id: string;
+  tenant_id: string;
+  agent: string;
+  file: string;
+  seq: number;
+  migration_id: string;
+  from_version: string;
+  to_version: string;
+  breaking: boolean;
+  changes: Json;
+  warnings: Json;
+  created_at: CreatedAt;
+}
+
+/** Generated artifact contents, addressed by their sha256. */
+export interface ExtractionArtifactsTable {
+  sha256: string;
+  content: string;
+  bytes: number;
+  created_at: CreatedAt;
+}
+
+/** The extraction cache: one row per (tenant, cache key), with the key parts stored separately for `--plan`. */
+export interface SchemaCacheTable {
+  id: Generated<string>;
+  tenant_id: string;
+  agent: string;
+  cache_key: string;
+  schema_sha256: string;
+  extractor_version: string;
+  glue_version: string;
+  /** Output hash of each dependency, by agent name. */
+  dependencies: Json;
+  output_sha256: string;
+  /** ArtifactRef[]: path, kind, sha256, bytes. */
+  artifacts: Json;
+  created_by: string;
+  created_at: CreatedAt;
+}
+
+/** Per run and agent: the outcome (cached, done, failed, skipped), timings and the worker. */
+export interface ExtractionNodesTable {
+  workflow_id: string;
+  agent: string;
+  state: string;
+  cache_key: string | null;
+  output_sha256: string | null;
+  reason: string | null;
+  error: string | null;
+  worker: string | null;
+  started_at: Date | null;
+  finished_at: Date | null;
+  duration_ms: number | null;
+}
+
+/** The recorded manifest of each agent (latest row wins), the baseline `ados schema drift` compares with. */
+export interface ManifestsTable {
+  id: Generated<string>;
+  tenant_id: string;
+  agent: string;
+  /** Relative path, `<agent-slug>/manifest.yaml`. */
+  path: string;
+  sha256: string;
+  /** `extracted` by a run, or `accepted` from a deployed dir by `ados schema drift --accept`. */
+  source: string;
+  /** The workflow ID, or `accept:<user>:<time>`. */
+  recorded_by: string;
+  created_at: CreatedAt;
+}
+
+/** Checkpointing and fencing (migration 0003_effects): the latest attempt of a task, the fencing token. */
+export interface TaskFencesTable {
+  workflow_id: string;
+  environment: string;
+  task_id: string;
+  /** The workflow's activity sequence number: a task scheduled again gets a higher one. bigint: read as a string. */
+  generation: ColumnType<string, number | string, number | string>;
+  attempt: number;
+  worker: string;
+  updated_at: ColumnType<Date, never, never>;
+}
+
+/** One side effect per (workflow, environment, task, item), written by the attempt that held the fence. */
+export interface EffectsTable {
+  id: Generated<string>;
+  workflow_id: string;
+  environment: string;
+  task_id: string;
+  item: number;
+  digest: string;
+  generation: ColumnType<string, number | string, number | string>;
+  attempt: number;
+  worker: string;
+  created_at: CreatedAt;
+}
+
+/** The durable checkpoint of a task (the value its attempts heartbeat), only moving forward. */
+export interface CheckpointsTable {
+  workflow_id: string;
+  environment: string;
+  task_id: string;
+  cursor: number;
+  details: Json;
+  generation: ColumnType<string, number | string, number | string>;
+  attempt: number;
+  worker: string;
+  updated_at: ColumnType<Date, never, never>;
+}
+
+/** One row per attempt of a checkpointed task: where it resumed, what it wrote, redid and had refused. */
+export interface TaskAttemptsTable {
+  workflow_id: string;
+  environment: string;
+  task_id: string;
+  generation: ColumnType<string, number | string, number | string>;
+  attempt: number;
+  worker: string;
+  started_at: ColumnType<Date, never, never>;
+  resumed_from: number;
+  /** `start`, `heartbeat` (Temporal's heartbeat details) or `checkpoint` (the durable row). */
+  resume_source: string;
+  cursor: number;
+  last_checkpoint_at: ColumnType<Date | null, never, Date | null>;
+  written: ColumnType<number, number | undefined, number>;
+  redone: ColumnType<number, number | undefined, number>;
+  refused: ColumnType<number, number | undefined, number>;
+  finished_at: ColumnType<Date | null, never, Date | null>;
+  /** `completed`, `fenced`, `cancelled`, `failed`; null while running (or when its worker died). */
+  outcome: string | null;
+  error: string | null;
+}
+
+/** Every write the fence refused. */
+export interface FencedWritesTable {
+  id: Generated<string>;
+  workflow_id: string;
+  environment: string;
+  task_id: string;
+  generation: ColumnType<string, number | string, number | string>;
+  attempt: number;
+  worker: string;
+  fence_generation: ColumnType<string | null, number | string | null, number | string | null>;
+  fence_attempt: number | null;
+  fence_worker: string | null;
+  /** `claim`, `effects` or `checkpoint`. */
+  write_kind: string;
+  items: number;
+  first_item: number | null;
+  created_at: CreatedAt;
+}
+
 export interface Database {
   tenants: TenantsTable;
   runs: RunsTable;
@@ -79,4 +249,15 @@ export interface Database {
   approvals: ApprovalsTable;
   audit_log: AuditLogTable;
   releases: ReleasesTable;
+  schemas: SchemasTable;
+  schema_migrations_applied: SchemaMigrationsAppliedTable;
+  extraction_artifacts: ExtractionArtifactsTable;
+  schema_cache: SchemaCacheTable;
+  extraction_nodes: ExtractionNodesTable;
+  manifests: ManifestsTable;
+  task_fences: TaskFencesTable;
+  effects: EffectsTable;
+  checkpoints: CheckpointsTable;
+  task_attempts: TaskAttemptsTable;
+  fenced_writes: FencedWritesTable;
 }

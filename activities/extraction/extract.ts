@@ -1,0 +1,143 @@
+import { ApplicationFailure, Context } from '@temporalio/activity';
+import type { CacheKeyParts, ExtractAgentRequest, ExtractAgentResult } from '../../shared/contract/extraction/messages';
+import type { AgentSchema } from '../../shared/contract/extraction/schema';
+import type { Db } from '../../shared/node/db';
+import type { Logger } from '../../shared/node/logger';
+import { entryOutput, findCacheEntry } from './cache';
+import { generateArtifacts } from './generators';
+import { GENERATOR_VERSIONS, type GeneratorVersions } from './generators/version';
+import { artifactRefs, cacheKey, outputSha256, schemaSha256 } from './hashing';
+import { storeExtraction } from './store';
+
+/**
+ * The extract activity, served on the `extract` capability queue (`<prefix>.cap.extract`) by
+ * `ados worker --capabilities extract`: one agent per call. It checks the cache first (another run
+ * may have stored this exact key meanwhile), then generates, hashes and stores the artifacts with
+ * the cache entry in one transaction. Idempotent on the cache key.
+ */
+export interface ExtractionWorkerDeps {
+  db: Db;
+  logger: Logger;
+  workerIdentity: string;
+  /** The generators' versions; tests inject others to exercise invalidation. */
+  versions?: GeneratorVersions;
+}
+
+export interface ExtractOneParams {
+  tenantId: string;
+  createdBy: string;
+  agent: AgentSchema;
+  schemaSha256: string;
+  dependencies: Record<string, string>;
+  simulatedWorkMs: number;
+}
+
+/** Heartbeats at least this often while simulated work sleeps. */
+const HEARTBEAT_EVERY_MS = 1_000;
+
+/** Sleeps `ms` with heartbeats; `stop()` ends it early (a cache hit makes the work unnecessary). */
+function simulateWork(ms: number): { done: Promise<void>; stop(): void } {
+  const context = Context.current();
+  let timer: NodeJS.Timeout | undefined;
+  let stopped = false;
+  let wake: () => void = () => undefined;
+  const done = (async () => {
+    let left = ms;
+    while (left > 0 && !stopped) {
+      const step = Math.min(left, HEARTBEAT_EVERY_MS);
+      await Promise.race([
+        new Promise<void>((resolve) => {
+          wake = resolve;
+          timer = setTimeout(resolve, step);
+        }),
+        context.cancelled,
+      ]);
+      left -= step;
+      if (left > 0) context.heartbeat({ phase: 'simulated-work', leftMs: left });
+    }
+  })();
+  // Cancellation may reject it before anyone awaits it (while the lookup runs): never an unhandled rejection.
+  done.catch(() => undefined);
+  return {
+    done,
+    stop: () => {
+      stopped = true;
+      clearTimeout(timer);
+      wake();
+    },
+  };
+}
+
+export async function extractOne(deps: ExtractionWorkerDeps, params: ExtractOneParams): Promise<Omit<ExtractAgentResult, 'worker' | 'attempt' | 'startedAt' | 'finishedAt'>> {
+  const versions = deps.versions ?? GENERATOR_VERSIONS;
+  const actualSha = schemaSha256(params.agent);
+  if (actualSha !== params.schemaSha256) {
+    throw ApplicationFailure.create({
+      type: 'InvalidExtractionInput',
+      message: `schemaSha256 ${params.schemaSha256} does not match the schema of ${params.agent.name} (${actualSha}): the caller hashed another document`,
+      nonRetryable: true,
+    });
+  }
+  const parts: CacheKeyParts = { schemaSha256: actualSha, ...versions, dependencies: sortedRecord(params.dependencies) };
+  const key = cacheKey(parts);
+  // The lookup runs while the (simulated) work starts: a miss does not wait for it, a hit stops the work.
+  const work = params.simulatedWorkMs > 0 ? simulateWork(params.simulatedWorkMs) : undefined;
+  let hit: Awaited<ReturnType<typeof findCacheEntry>>;
+  try {
+    hit = await findCacheEntry(deps.db, params.tenantId, key);
+  } catch (error) {
+    work?.stop();
+    throw error;
+  }
+  if (hit) {
+    work?.stop();
+    const out = entryOutput(hit);
+    return { cached: true, cacheKey: key, outputSha256: out.outputSha256, artifacts: out.artifacts };
+  }
+  await work?.done;
+  const artifacts = generateArtifacts(params.agent, actualSha, parts.dependencies, versions);
+  const refs = artifactRefs(artifacts);
+  const output = outputSha256(refs);
+  await storeExtraction(deps.db, {
+    tenantId: params.tenantId,
+    agent: params.agent.name,
+    cacheKey: key,
+    parts,
+    outputSha256: output,
+    refs,
+    artifacts,
+    createdBy: params.createdBy,
+  });
+  deps.logger.debug({ agent: params.agent.name, cacheKey: key, outputSha256: output }, 'agent extracted');
+  return { cached: false, cacheKey: key, outputSha256: output, artifacts: refs };
+}
+
+const sortedRecord = (record: Record<string, string>): Record<string, string> =>
+  Object.fromEntries(Object.keys(record).sort().map((k) => [k, record[k]]));
+
+export function createExtractionWorkerActivities(deps: ExtractionWorkerDeps) {
+  const versions = deps.versions ?? GENERATOR_VERSIONS;
+  return {
+    async extractAgent(request: ExtractAgentRequest): Promise<ExtractAgentResult> {
+      const startedAt = new Date().toISOString();
+      const { attempt } = Context.current().info;
+      if (request.extractorVersion !== versions.extractorVersion || request.glueVersion !== versions.glueVersion) {
+        // Retryable: during a rolling deploy another worker of the pool may run the planned versions.
+        throw new Error(
+          `this worker generates with extractor ${versions.extractorVersion} / glue ${versions.glueVersion} but the run was planned with ${request.extractorVersion} / ${request.glueVersion}; run workers of one version on ados.cap.extract`,
+        );
+      }
+      const result = await extractOne(deps, {
+        tenantId: request.tenantId,
+        createdBy: request.workflowId,
+        agent: request.agent,
+        schemaSha256: request.schemaSha256,
+        dependencies: request.dependencies,
+        simulatedWorkMs: request.simulatedWorkMs,
+      });
+      return { ...result, startedAt, finishedAt: new Date().toISOString(), worker: deps.workerIdentity, attempt };
+    },
+  };
+}
+
+export type ExtractionWorkerActivities = ReturnType<typeof createExtractionWorkerActivities>;

@@ -1,0 +1,273 @@
+/**
+ * Records the workflow histories that test/replay/replay.test.ts replays (the determinism gate):
+ *
+ *   npx tsx test/replay/record-histories.ts            # every scenario
+ *   npx tsx test/replay/record-histories.ts expired    # only the named ones
+ *
+ * Each scenario runs on the time-skipping test server with the real workers and activities (PGlite in memory), is
+ * checked to have ended as intended, and its history is written as JSON (the format of `temporal workflow show
+ * --output json`) to test/histories/<workflowType>-<scenario>.json; its workflow id goes to
+ * test/histories/workflow-ids.json (histories do not carry it, and a replay should see the real one).
+ * See test/histories/README.md for when to re-record.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import { decide } from '../../client/delivery';
+import { getExtractionProgress, getExtractionResult, readSchemaDir, readSchemaFiles, startExtraction } from '../../client/extraction';
+import { approveSignal, rejectSignal } from '../../shared/contract/approval';
+import type { DeliveryOutcome } from '../../shared/contract/delivery/status';
+import { controlTaskQueue } from '../../shared/contract/task-queues';
+import { bundleWorkflows, installQuietRuntime, startStack, type AdosStack } from '../helpers/stack';
+import { createTimeSkippingEnv } from '../helpers/toolchain';
+import { brokenBuildRun, exampleRun, PROJECT_EXAMPLES } from '../workflows/fixtures';
+import { ESCALATION_SCENARIOS } from './escalation-scenarios';
+import { historyToJSON } from './history-json';
+import { documentOf, INVALID_DIR, seedDocuments } from '../helpers/extraction';
+
+export const HISTORIES_DIR = path.resolve(__dirname, '..', 'histories');
+/** File name → workflow id of the recorded run. */
+export const WORKFLOW_IDS_FILE = path.join(HISTORIES_DIR, 'workflow-ids.json');
+
+interface Scenario {
+  /** The file is `<workflowType>-<name>.json`. */
+  workflowType: string;
+  name: string;
+  description: string;
+  /** Runs the scenario to its end; returns the workflow id and the outcome it ended with. */
+  run(stack: AdosStack): Promise<{ workflowId: string; outcome: string }>;
+  expected: DeliveryOutcome | 'InvalidDeliveryInput' | 'InvalidExtractionInput' | 'succeeded';
+}
+
+const awaitingApproval = (stack: AdosStack, workflowId: string) => stack.waitForStatus(workflowId, (s) => s.stage === 'awaiting_approval');
+
+const SCENARIOS: Scenario[] = [
+  // deliveryRun with the routing/escalation patch (test/replay/escalation-scenarios.ts).
+  ...ESCALATION_SCENARIOS,
+  {
+    workflowType: 'deliveryRun',
+    name: 'approved-quorum',
+    description:
+      'dev → stage → gate (quorum 2 of alice, bob, dave; carol requests): an early approval (ignored), alice by signal, alice again ' +
+      '(ignored), carol (ignored), bob by Update → prod',
+    expected: 'succeeded',
+    async run(stack) {
+      const input = exampleRun(
+        { tenantId: 'replay', runId: 'approved-quorum', requestedBy: 'carol', approval: { approvers: ['alice', 'bob', 'dave'], quorum: 2 } },
+      );
+      const { workflowId, handle } = await stack.startRun(input);
+      await handle.signal(approveSignal, { approver: 'alice', comment: 'before the gate' });
+      await awaitingApproval(stack, workflowId);
+      await handle.signal(approveSignal, { approver: 'alice', comment: 'lgtm' });
+      await handle.signal(approveSignal, { approver: 'alice', comment: 'again' });
+      await handle.signal(approveSignal, { approver: 'carol' });
+      await stack.waitForStatus(workflowId, (s) => (s.approval?.decisions.length ?? 0) >= 4);
+      await decide(stack.client, workflowId, { decision: 'approve', approver: 'bob', comment: 'ship it' });
+      return { workflowId, outcome: (await stack.result(workflowId)).outcome };
+    },
+  },
+  {
+    workflowType: 'deliveryRun',
+    name: 'rejected',
+    description: 'dev → stage → gate: bob rejects with a comment; prod never runs',
+    expected: 'rejected',
+    async run(stack) {
+      const input = exampleRun({ tenantId: 'replay', runId: 'rejected', requestedBy: 'carol', approval: { approvers: ['alice', 'bob'] } });
+      const { workflowId, handle } = await stack.startRun(input);
+      await awaitingApproval(stack, workflowId);
+      await handle.signal(rejectSignal, { approver: 'bob', comment: 'p95 latency regressed' });
+      return { workflowId, outcome: (await stack.result(workflowId)).outcome };
+    },
+  },
+  {
+    workflowType: 'deliveryRun',
+    name: 'expired',
+    description: 'dev → stage → gate: nobody decides; the 72 h default timeout expires (time skipped by the test server)',
+    expected: 'approval_expired',
+    async run(stack) {
+      const input = exampleRun({ tenantId: 'replay', runId: 'expired', requestedBy: 'carol', approval: { approvers: ['alice', 'bob'] } });
+      const { workflowId } = await stack.startRun(input);
+      await awaitingApproval(stack, workflowId);
+      return { workflowId, outcome: (await stack.result(workflowId)).outcome };
+    },
+  },
+  {
+    workflowType: 'deliveryRun',
+    name: 'failed-task',
+    description: 'dev: build-api fails (unknown template variable, not retried); deploy-api and verify-api are skipped, latency-report runs',
+    expected: 'failed',
+    async run(stack) {
+      const { workflowId } = await stack.startRun(brokenBuildRun({ tenantId: 'replay', runId: 'failed-task', requestedBy: 'carol' }));
+      return { workflowId, outcome: (await stack.result(workflowId)).outcome };
+    },
+  },
+  {
+    workflowType: 'deliveryRun',
+    name: 'invalid-input',
+    description: 'started directly with an unknown dependency: the workflow fails with InvalidDeliveryInput before any activity',
+    expected: 'InvalidDeliveryInput',
+    async run(stack) {
+      const input = exampleRun({ tenantId: 'replay', runId: 'invalid-input' });
+      input.plan.tasks[1] = { ...input.plan.tasks[1], dependsOn: ['build-web'] };
+      const workflowId = 'delivery-replay-invalid-input';
+      const handle = await stack.client.workflow.start('deliveryRun', { taskQueue: controlTaskQueue(stack.taskQueuePrefix), workflowId, args: [input] });
+      const error = await handle.result().then(
+        () => undefined,
+        (e: Error) => e,
+      );
+      const type = (error?.cause as { type?: string } | undefined)?.type;
+      return { workflowId, outcome: type === 'InvalidDeliveryInput' ? type : `unexpected: ${error?.message ?? 'completed'}` };
+    },
+  },
+  {
+    workflowType: 'schemaExtraction',
+    name: 'examples',
+    description: 'the agent schemas in examples/schemas, extracted in dependency order on the extract queue (empty cache)',
+    expected: 'succeeded',
+    async run(stack) {
+      const { sources } = readSchemaDir(path.join(PROJECT_EXAMPLES, 'schemas'));
+      const { workflowId } = await startExtraction(stack.client, stack.config, {
+        tenantId: 'replay',
+        setName: 'examples',
+        requestedBy: 'carol',
+        documents: sources.map(({ file, document }) => ({ file, document })),
+      });
+      return { workflowId, outcome: (await getExtractionResult(stack.client, workflowId)).outcome };
+    },
+  },
+  {
+    workflowType: 'schemaExtraction',
+    name: 'warm',
+    description: 'the seed set run twice for one tenant: the second run (recorded) reuses every agent from the cache and runs no extract activity',
+    expected: 'succeeded',
+    async run(stack) {
+      const input = { tenantId: 'replay_warm', setName: 'examples', requestedBy: 'carol', documents: seedDocuments() };
+      const cold = await startExtraction(stack.client, stack.config, input);
+      await getExtractionResult(stack.client, cold.workflowId);
+      const { workflowId } = await startExtraction(stack.client, stack.config, input);
+      const result = await getExtractionResult(stack.client, workflowId);
+      return { workflowId, outcome: result.cache.misses === 0 ? result.outcome : `unexpected: ${result.cache.misses} cache misses` };
+    },
+  },
+  {
+    workflowType: 'schemaExtraction',
+    name: 'migration-approved',
+    description:
+      'TensorAIOS in the 5.9 format: migrated 5.9 → 6.0 (breaking) → 6.1, the run waits at the gate; dave (not listed) signals approval (ignored), alice approves by Update; then every agent is extracted',
+    expected: 'succeeded',
+    async run(stack) {
+      const documents = withOldTensorAios();
+      const { workflowId } = await startExtraction(stack.client, stack.config, {
+        tenantId: 'replay',
+        setName: 'migration',
+        requestedBy: 'carol',
+        documents,
+        approval: { approvers: ['alice', 'bob'] },
+      });
+      await extractionAwaitingApproval(stack, workflowId);
+      await stack.client.workflow.getHandle(workflowId).signal(approveSignal, { approver: 'dave', comment: 'not listed' });
+      await decide(stack.client, workflowId, { decision: 'approve', approver: 'alice', comment: 'renames reviewed' });
+      return { workflowId, outcome: (await getExtractionResult(stack.client, workflowId)).outcome };
+    },
+  },
+  {
+    workflowType: 'schemaExtraction',
+    name: 'migration-rejected',
+    description: 'TensorAIOS in the 5.9 format: the run waits at the gate; bob rejects by signal; every agent is skipped, nothing extracted',
+    expected: 'rejected',
+    async run(stack) {
+      const { workflowId } = await startExtraction(stack.client, stack.config, {
+        tenantId: 'replay',
+        setName: 'migration-rejected',
+        requestedBy: 'carol',
+        documents: withOldTensorAios(),
+        approval: { approvers: ['alice', 'bob'] },
+      });
+      await extractionAwaitingApproval(stack, workflowId);
+      await stack.client.workflow.getHandle(workflowId).signal(rejectSignal, { approver: 'bob', comment: 'renames break the dashboards' });
+      return { workflowId, outcome: (await getExtractionResult(stack.client, workflowId)).outcome };
+    },
+  },
+  {
+    workflowType: 'schemaExtraction',
+    // Scenario names select what to record, across workflow types: this one must not be "invalid-input".
+    name: 'invalid-cycle',
+    description: 'started directly with a dependency cycle (TensorAIOS → Auditor → TensorAIOS): fails with InvalidExtractionInput',
+    expected: 'InvalidExtractionInput',
+    async run(stack) {
+      const documents = seedDocuments();
+      documentOf(documents, 'TensorAIOS').dependsOn = ['Auditor'];
+      const workflowId = 'extraction-replay-invalid-00000000';
+      const handle = await stack.client.workflow.start('schemaExtraction', {
+        taskQueue: controlTaskQueue(stack.taskQueuePrefix),
+        workflowId,
+        args: [{ tenantId: 'replay', setName: 'invalid', requestedBy: 'carol', documents }],
+      });
+      const error = await handle.result().then(
+        () => undefined,
+        (e: Error) => e,
+      );
+      const type = (error?.cause as { type?: string } | undefined)?.type;
+      return { workflowId, outcome: type === 'InvalidExtractionInput' ? type : `unexpected: ${error?.message ?? 'completed'}` };
+    },
+  },
+];
+
+/** The seed set with TensorAIOS replaced by its 5.9-format fixture (a breaking migration). */
+function withOldTensorAios() {
+  const [old] = readSchemaFiles([path.join(INVALID_DIR, 'migrations', 'tensoraios-5.9.yaml')], () => 'tensoraios.yaml').sources;
+  return seedDocuments().map((d) => (d.file === 'tensoraios.yaml' ? { file: d.file, document: old.document as Record<string, unknown> } : d));
+}
+
+async function extractionAwaitingApproval(stack: AdosStack, workflowId: string): Promise<void> {
+  for (const deadline = Date.now() + 30_000; Date.now() < deadline; await new Promise((r) => setTimeout(r, 100))) {
+    if ((await getExtractionProgress(stack.client, workflowId)).stage === 'awaiting_approval') return;
+  }
+  throw new Error(`${workflowId} did not reach awaiting_approval`);
+}
+
+export const SCENARIO_NAMES = SCENARIOS.map((s) => s.name);
+const fileOf = (scenario: Scenario) => `${scenario.workflowType}-${scenario.name}.json`;
+
+async function main(only: string[]): Promise<void> {
+  const unknown = only.filter((name) => !SCENARIO_NAMES.includes(name));
+  if (unknown.length > 0) throw new Error(`unknown scenario(s) ${unknown.join(', ')}; known: ${SCENARIO_NAMES.join(', ')}`);
+  const chosen = only.length > 0 ? SCENARIOS.filter((s) => only.includes(s.name)) : SCENARIOS;
+
+  installQuietRuntime();
+  const workflowBundle = await bundleWorkflows();
+  const env = await createTimeSkippingEnv();
+  const stack = await startStack({ env, workflowBundle, taskQueuePrefix: 'replay' });
+  try {
+    fs.mkdirSync(HISTORIES_DIR, { recursive: true });
+    const workflowIds: Record<string, string> = fs.existsSync(WORKFLOW_IDS_FILE) ? JSON.parse(fs.readFileSync(WORKFLOW_IDS_FILE, 'utf8')) : {};
+    for (const scenario of chosen) {
+      const started = Date.now();
+      const { workflowId, outcome } = await scenario.run(stack);
+      if (outcome !== scenario.expected) throw new Error(`scenario ${scenario.name} ended ${outcome}, expected ${scenario.expected}; nothing written`);
+      const history = await stack.client.workflow.getHandle(workflowId).fetchHistory();
+      const type = history.events?.[0]?.workflowExecutionStartedEventAttributes?.workflowType?.name;
+      if (type !== scenario.workflowType) throw new Error(`scenario ${scenario.name} ran ${type}, expected ${scenario.workflowType}; nothing written`);
+      const file = path.join(HISTORIES_DIR, fileOf(scenario));
+      fs.writeFileSync(file, `${historyToJSON(history)}\n`);
+      workflowIds[fileOf(scenario)] = workflowId;
+      const sorted = Object.fromEntries(Object.entries(workflowIds).sort(([a], [b]) => a.localeCompare(b)));
+      fs.writeFileSync(WORKFLOW_IDS_FILE, `${JSON.stringify(sorted, null, 2)}\n`);
+      process.stdout.write(
+        `${path.relative(process.cwd(), file)}: ${scenario.description} (${outcome}, ${history.events?.length ?? 0} events, ${Date.now() - started} ms)\n`,
+      );
+    }
+  } finally {
+    await stack.shutdown();
+    await env.teardown();
+  }
+}
+
+if (require.main === module) {
+  main(process.argv.slice(2)).then(
+    () => process.exit(0),
+    (error: unknown) => {
+      process.stderr.write(`${(error as Error)?.stack ?? String(error)}\n`);
+      process.exit(1);
+    },
+  );
+}

@@ -1,0 +1,1 @@
+export { schemaExtraction } from './schema-extraction';

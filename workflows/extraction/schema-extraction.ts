@@ -1,0 +1,277 @@
+import {
+  allHandlersFinished,
+  ApplicationFailure,
+  condition,
+  log,
+  proxyActivities,
+  setHandler,
+  upsertSearchAttributes,
+  workflowInfo,
+} from '@temporalio/workflow';
+import type { DeliveryControlActivities } from '../../activities/delivery/control-activities';
+import type { ExtractionControlActivities } from '../../activities/extraction/control-activities';
+import type { ExtractionWorkerActivities } from '../../activities/extraction/extract';
+import { CAPABILITIES } from '../../shared/contract/capabilities';
+import {
+  EXTRACTION_NODE_STATES,
+  extractionProgressQuery,
+  validateExtractionInput,
+  type ExtractAgentResult,
+  type ExtractionInput,
+  type ExtractionNodeProgress,
+  type ExtractionNodeResult,
+  type ExtractionOutcome,
+  type ExtractionProgress,
+  type ExtractionResult,
+  type MigrationRecord,
+  type NodePlan,
+} from '../../shared/contract/extraction/messages';
+import type { AgentSchema } from '../../shared/contract/extraction/schema';
+import { topologicalOrder } from '../../shared/contract/graph';
+import { AdosAwaitingApproval, AdosKind, AdosStage, AdosTenant } from '../../shared/contract/search-attributes';
+import { capabilityTaskQueue, controlTaskQueue, DEFAULT_TASK_QUEUE_PREFIX, prefixFromControlTaskQueue } from '../../shared/contract/task-queues';
+import { formatIssues } from '../../shared/contract/validation';
+import { parseExtractionWorkflowId } from '../../shared/contract/workflow-ids';
+import { ApprovalGate } from '../approval';
+import { errorMessage, runDag } from '../dag';
+import { AuditTrail } from '../delivery/audit-trail';
+
+/** The approval gate's name for breaking (major-version) schema migrations. */
+export const MIGRATION_GATE = 'schema-migration';
+
+interface AgentNode {
+  id: string;
+  dependsOn: readonly string[];
+  schema: AgentSchema;
+}
+
+/** What a node hands to its dependents: its output hash (part of their cache keys). */
+interface NodeOutput {
+  outputSha256: string;
+}
+
+/**
+ * A schema extraction run: validates and migrates the set (a breaking migration waits at the
+ * approval gate), plans it against the cache, then extracts the agents in dependency order with
+ * the DAG scheduler, at most maxParallel at once, each on the `extract` capability queue. Reused
+ * agents run no activity. A failed agent skips its dependents; independent branches go on.
+ */
+export async function schemaExtraction(input: ExtractionInput): Promise<ExtractionResult> {
+  const { workflowId, taskQueue } = workflowInfo();
+  const checked = validateExtractionInput(input);
+  if (!checked.ok) {
+    throw ApplicationFailure.create({
+      type: 'InvalidExtractionInput',
+      message: `invalid extraction input:\n${formatIssues(checked.issues)}`,
+      details: [checked.issues],
+      nonRetryable: true,
+    });
+  }
+  const request = checked.value;
+  const { report, breaking } = checked;
+  const prefix = taskQueuePrefix(taskQueue);
+  const control = proxyActivities<ExtractionControlActivities & Pick<DeliveryControlActivities, 'recordAudit' | 'recordApprovalDecision'>>({
+    taskQueue: controlTaskQueue(prefix),
+    startToCloseTimeout: '60s',
+    retry: { initialInterval: '1s', maximumInterval: '30s' },
+  });
+  const spec = CAPABILITIES.extract;
+  const worker = proxyActivities<ExtractionWorkerActivities>({
+    taskQueue: capabilityTaskQueue('extract', prefix),
+    startToCloseTimeout: `${spec.startToCloseTimeoutSeconds * 1000 + request.simulatedWorkMs}ms`,
+    heartbeatTimeout: `${spec.heartbeatTimeoutSeconds}s`,
+    retry: {
+      maximumAttempts: spec.retry.maximumAttempts,
+      initialInterval: `${spec.retry.initialIntervalSeconds}s`,
+      backoffCoefficient: spec.retry.backoffCoefficient,
+      maximumInterval: `${spec.retry.maximumIntervalSeconds}s`,
+      nonRetryableErrorTypes: ['InvalidExtractionInput', 'InvalidCapabilityInput'],
+    },
+  });
+  const audit = new AuditTrail(request.tenantId);
+  const ids = parseExtractionWorkflowId(workflowId);
+
+  const analyzed = report.schemas.filter((s): s is typeof s & { schema: AgentSchema } => s.schema !== undefined);
+  const nodesById = new Map<string, AgentNode>(analyzed.map((s) => [s.schema.name, { id: s.schema.name, dependsOn: s.schema.dependsOn, schema: s.schema }]));
+  const order = topologicalOrder([...nodesById.values()]);
+  const nodes = order.map((id) => nodesById.get(id)!);
+  const migrations: MigrationRecord[] = analyzed.flatMap((s) => s.migrations.map((m) => ({ ...m, agent: s.schema.name, file: s.file })));
+
+  const startedAt = new Date(Date.now()).toISOString();
+  const progress: ExtractionProgress = {
+    workflowId,
+    tenantId: request.tenantId,
+    setName: request.setName,
+    stage: 'validating',
+    maxParallel: request.maxParallel,
+    order,
+    nodes: Object.fromEntries(nodes.map((n) => [n.id, { state: 'pending', kind: n.schema.kind, dependsOn: [...n.dependsOn] } satisfies ExtractionNodeProgress])),
+    counts: { pending: 0, running: 0, cached: 0, done: 0, failed: 0, skipped: 0 },
+    cache: { hits: 0, misses: 0 },
+    extracted: 0,
+    migrations,
+    startedAt,
+  };
+  const gate = new ApprovalGate({
+    gate: MIGRATION_GATE,
+    policy: breaking.length > 0 ? request.approval : undefined,
+    requestedBy: request.requestedBy,
+    stage: () => progress.stage,
+    record: (decision, seq) =>
+      control.recordApprovalDecision({
+        ...audit.next(decision.counted ? (decision.decision === 'approve' ? 'approval.granted' : 'approval.refused') : 'approval.ignored'),
+        detail: { ...decision },
+        gate: MIGRATION_GATE,
+        seq,
+        ...decision,
+      }),
+  });
+  setHandler(extractionProgressQuery, () => {
+    const counts = Object.fromEntries(EXTRACTION_NODE_STATES.map((s) => [s, 0])) as ExtractionProgress['counts'];
+    for (const node of Object.values(progress.nodes)) counts[node.state] += 1;
+    return { ...progress, counts, nodes: { ...progress.nodes }, approval: gate.snapshot() };
+  });
+
+  const setStage = (stage: ExtractionProgress['stage']) => {
+    progress.stage = stage;
+    upsertSearchAttributes([{ key: AdosStage, value: stage }]);
+  };
+  upsertSearchAttributes([
+    { key: AdosTenant, value: request.tenantId },
+    { key: AdosKind, value: 'extraction' },
+    { key: AdosStage, value: 'planning' },
+    { key: AdosAwaitingApproval, value: false },
+  ]);
+  progress.stage = 'planning';
+
+  const plan = await control.startExtraction({
+    ...audit.next('run.started'),
+    runId: ids ? `${ids.setName}-${ids.hash8}` : workflowId,
+    requestedBy: request.requestedBy,
+    input: { setName: request.setName, maxParallel: request.maxParallel, strict: request.strict, approval: request.approval, simulatedWorkMs: request.simulatedWorkMs, files: request.documents.map((d) => d.file) },
+    schemas: analyzed.map((s) => ({ file: s.file, originalVersion: s.originalVersion ?? s.schema.version, schema: s.schema })),
+    migrations: migrations.map((m, seq) => ({ ...m, seq, auditKey: audit.next('schema.migrated').auditKey })),
+  });
+  const planByName = new Map<string, NodePlan>(plan.nodes.map((p) => [p.name, p]));
+  for (const node of nodes) {
+    const p = planByName.get(node.id);
+    if (p) progress.nodes[node.id] = { ...progress.nodes[node.id], plan: p.decision, reasons: p.reasons, cacheKey: p.cacheKey };
+  }
+
+  let outcome: ExtractionOutcome = 'succeeded';
+  let reason: string | undefined;
+  const results: Record<string, ExtractionNodeResult> = {};
+  const now = () => new Date(Date.now()).toISOString();
+
+  if (breaking.length > 0) {
+    setStage('awaiting_approval');
+    const what = breaking.map((b) => `${b.agent} ${b.from} → ${b.to}`).join(', ');
+    await control.recordAudit({ ...audit.next('approval.requested'), detail: { gate: MIGRATION_GATE, policy: request.approval, breaking } });
+    progress.waitingFor = `approval of the breaking migration(s) ${what} by ${request.approval?.quorum} of ${request.approval?.approvers.join(', ')} (within ${request.approval?.timeout})`;
+    const decision = await gate.wait();
+    progress.waitingFor = undefined;
+    if (decision !== 'approved') {
+      outcome = decision === 'rejected' ? 'rejected' : 'approval_expired';
+      reason = decision === 'rejected' ? `breaking migration rejected by ${gate.snapshot()?.rejectedBy}` : `no approval of the breaking migration within ${request.approval?.timeout}`;
+      if (decision === 'expired') await control.recordAudit({ ...audit.next('approval.expired'), detail: { gate: MIGRATION_GATE, timeout: request.approval?.timeout } });
+      for (const node of nodes) {
+        progress.nodes[node.id] = { ...progress.nodes[node.id], state: 'skipped', reason };
+        results[node.id] = { state: 'skipped', reason };
+      }
+    }
+  }
+
+  if (outcome === 'succeeded') {
+    setStage('extracting');
+    const outcomes = await runDag<AgentNode, NodeOutput>(
+      nodes,
+      request.maxParallel,
+      async (node, upstream) => {
+        const p = planByName.get(node.id);
+        if (p?.decision === 'reuse' && p.entry) {
+          const at = now();
+          progress.cache.hits += 1;
+          progress.nodes[node.id] = { ...progress.nodes[node.id], state: 'cached', startedAt: at, finishedAt: at, durationMs: 0, cacheKey: p.entry.cacheKey, outputSha256: p.entry.outputSha256 };
+          results[node.id] = { state: 'cached', cacheKey: p.entry.cacheKey, outputSha256: p.entry.outputSha256, artifacts: p.entry.artifacts, startedAt: at, finishedAt: at, durationMs: 0, reason: p.reasons[0]?.message };
+          return { outputSha256: p.entry.outputSha256 };
+        }
+        const dependencies: Record<string, string> = {};
+        for (const dependency of [...node.dependsOn].sort()) dependencies[dependency] = upstream[dependency].outputSha256;
+        progress.nodes[node.id] = { ...progress.nodes[node.id], state: 'running', startedAt: now() };
+        let result: ExtractAgentResult;
+        try {
+          result = await worker.extractAgent({
+            tenantId: request.tenantId,
+            workflowId,
+            agent: node.schema,
+            schemaSha256: plan.schemaSha256[node.id],
+            dependencies,
+            extractorVersion: plan.extractorVersion,
+            glueVersion: plan.glueVersion,
+            simulatedWorkMs: request.simulatedWorkMs,
+          });
+        } catch (error) {
+          const message = errorMessage(error);
+          progress.nodes[node.id] = { ...progress.nodes[node.id], state: 'failed', finishedAt: now(), error: message };
+          results[node.id] = { state: 'failed', error: message, startedAt: progress.nodes[node.id].startedAt, finishedAt: progress.nodes[node.id].finishedAt };
+          throw error;
+        }
+        const durationMs = Date.parse(result.finishedAt) - Date.parse(result.startedAt);
+        const state = result.cached ? 'cached' : 'done';
+        if (result.cached) progress.cache.hits += 1;
+        else {
+          progress.cache.misses += 1;
+          progress.extracted += 1;
+        }
+        const timing = { startedAt: result.startedAt, finishedAt: result.finishedAt, durationMs, worker: result.worker };
+        progress.nodes[node.id] = { ...progress.nodes[node.id], state, ...timing, attempt: result.attempt, cacheKey: result.cacheKey, outputSha256: result.outputSha256 };
+        results[node.id] = { state, cacheKey: result.cacheKey, outputSha256: result.outputSha256, artifacts: result.artifacts, ...timing };
+        return { outputSha256: result.outputSha256 };
+      },
+      {
+        onSkip: (id, why) => {
+          progress.nodes[id] = { ...progress.nodes[id], state: 'skipped', reason: why };
+          results[id] = { state: 'skipped', reason: why };
+        },
+      },
+    );
+    const failed = Object.entries(outcomes).filter(([, o]) => o.status === 'failed');
+    if (failed.length > 0) {
+      outcome = 'failed';
+      reason = failed.map(([id, o]) => `agent "${id}" failed: ${o.status === 'failed' ? o.error : ''}`).join('; ');
+    }
+  }
+
+  setStage('finished');
+  progress.outcome = outcome;
+  progress.finishedAt = now();
+  const result: ExtractionResult = {
+    workflowId,
+    tenantId: request.tenantId,
+    setName: request.setName,
+    outcome,
+    reason,
+    order,
+    nodes: Object.fromEntries(order.map((id) => [id, results[id]])),
+    cache: { ...progress.cache },
+    extracted: progress.extracted,
+    migrations,
+    warnings: report.issues.filter((i) => i.severity === 'warning'),
+    startedAt,
+    finishedAt: progress.finishedAt,
+  };
+  await control.finishExtraction({ ...audit.next('run.finished'), status: outcome, result });
+  log.info('schema extraction finished', { outcome, reason, hits: result.cache.hits, misses: result.cache.misses });
+  await condition(allHandlersFinished);
+  return result;
+}
+
+/** The deployment's prefix, from the control queue (a replay worker's own queue replays with the default). */
+function taskQueuePrefix(taskQueue: string): string {
+  try {
+    return prefixFromControlTaskQueue(taskQueue);
+  } catch (error) {
+    if (workflowInfo().unsafe.isReplaying) return DEFAULT_TASK_QUEUE_PREFIX;
+    throw error;
+  }
+}
