@@ -92,10 +92,14 @@ export const batch: CapabilityHandler = async (request, { db, logger, workerIden
     let cursor = resumed.details.cursor;
     let checksum = resumed.details.partial?.checksum ?? 0;
     while (cursor < total) {
-      // Cancellation (worker shutdown past its grace, run cancelled) is honoured between writes, on a checkpoint.
+      // Cancellation (worker shutdown past its grace, run cancelled, or this attempt timed out and another took over)
+      // is honoured between writes, after saving the checkpoint. Always saved, even when nothing is new: it is a
+      // fenced write, so an attempt that was superseded learns it here (refused, recorded, logged) rather than
+      // stopping unnoticed; for a live attempt it is a no-op at worst.
       if (context.cancellationSignal.aborted) {
-        if (cursor > checkpoints.last.cursor) await checkpoints.checkpoint({ processed: cursor, cursor, partial: { checksum } });
         const reason = context.cancellationSignal.reason;
+        log.info({ cursor, reason: String((reason as Error)?.message ?? reason) }, 'batch cancelled: saving the checkpoint');
+        await checkpoints.checkpoint({ processed: cursor, cursor, partial: { checksum } });
         throw reason instanceof CancelledFailure ? reason : new CancelledFailure(String(reason ?? 'cancelled'));
       }
       const nextCheckpoint = (Math.floor(cursor / input.checkpointEvery) + 1) * input.checkpointEvery;

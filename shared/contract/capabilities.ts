@@ -98,7 +98,8 @@ export const CAPABILITIES = {
     startToCloseTimeoutSeconds: 3600,
     heartbeatTimeoutSeconds: 10,
     // A crashed worker is not the task's fault: retry soon and often (each retry resumes from the last checkpoint and
-    // rewrites nothing). Failover = heartbeat timeout + this first interval + the server's timer lag (~0.8 s measured).
+    // rewrites nothing). Failover ≈ heartbeat timeout (from the last heartbeat) + ~1.9 s of server processing
+    // (bench/suites/failover-latency.ts).
     retry: { maximumAttempts: 10, initialIntervalSeconds: 0.5, backoffCoefficient: 1.5, maximumIntervalSeconds: 10 },
   },
 } as const satisfies Record<string, CapabilitySpec>;
