@@ -1,5 +1,5 @@
 import type { Db } from '../../shared/node/db';
-import { appendAudit, finishRun, insertRun, toJson } from '../run-records';
+import { appendAudit, type AuditEntry, finishRun, insertRun, toJson } from '../run-records';
 
 /**
  * Control-plane activities of a delivery run: everything it writes to PostgreSQL. Each write is
@@ -15,12 +15,7 @@ export interface RunStartedRecord {
   auditKey: string;
 }
 
-export interface AuditRecord {
-  workflowId: string;
-  tenantId: string;
-  /** Unique per workflow: built by the workflow from a deterministic sequence number. */
-  auditKey: string;
-  event: string;
+export interface AuditRecord extends AuditEntry {
   detail: Record<string, unknown>;
 }
 

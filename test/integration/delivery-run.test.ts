@@ -24,6 +24,7 @@ import { startEmbeddedPostgresThread } from '../helpers/embedded-postgres-thread
 import { startPostgresServer } from '../helpers/postgres-server';
 import { cleanEnv, ManagedProcess, runAdosCli } from '../helpers/processes';
 import { createDevServerEnv, PROJECT_ROOT } from '../helpers/toolchain';
+import { eventually, sleep } from '../helpers/eventually';
 
 const ENVIRONMENTS = ['dev', 'stage', 'prod'] as const;
 const TASKS = [
@@ -34,27 +35,8 @@ const TASKS = [
 ] as const;
 const REQUESTER = 'carol';
 
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 const suffix = () => Math.random().toString(36).slice(2, 8);
 
-/** Polls `attempt` until it returns a value that is not undefined; the last error or value is in the message. */
-async function eventually<T>(what: string, timeoutMs: number, attempt: () => Promise<T | undefined>, intervalMs = 200): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let last: unknown;
-  for (;;) {
-    try {
-      const value = await attempt();
-      if (value !== undefined) return value;
-      last = 'not yet';
-    } catch (error) {
-      last = error;
-    }
-    if (Date.now() > deadline) {
-      throw new Error(`${what}: not reached within ${timeoutMs} ms (last: ${last instanceof Error ? last.message : JSON.stringify(last)})`);
-    }
-    await sleep(intervalMs);
-  }
-}
 
 // ---------------------------------------------------------------------------------------------
 // Shared by both cases: the dev server (with the ADOS search attributes) and a loopback health endpoint.

@@ -22,8 +22,8 @@ import { openDatabase, type DatabaseHandle } from '../../shared/node/db';
 import { startEmbeddedPostgresThread } from '../helpers/embedded-postgres-thread';
 import { cleanEnv, ManagedProcess, runAdosCli } from '../helpers/processes';
 import { createDevServerEnv } from '../helpers/toolchain';
+import { eventually, sleep } from '../helpers/eventually';
 
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 const suffix = Math.random().toString(36).slice(2, 8);
 const prefix = `rt-${suffix}`;
 const tenantId = `route_${suffix}`;
@@ -34,24 +34,6 @@ const POOL_C = `pool-c-${suffix}`;
 const SCHEDULE_TO_START_SECONDS = 15;
 const QUICK_RETRY = { maximumAttempts: 2, initialIntervalSeconds: 1, backoffCoefficient: 1, maximumIntervalSeconds: 1 };
 
-/** Polls `attempt` until it returns a value that is not undefined; the last error or value is in the message. */
-async function eventually<T>(what: string, timeoutMs: number, attempt: () => Promise<T | undefined>, intervalMs = 200): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let last: unknown;
-  for (;;) {
-    try {
-      const value = await attempt();
-      if (value !== undefined) return value;
-      last = 'not yet';
-    } catch (error) {
-      last = error;
-    }
-    if (Date.now() > deadline) {
-      throw new Error(`${what}: not reached within ${timeoutMs} ms (last: ${last instanceof Error ? last.message : JSON.stringify(last)})`);
-    }
-    await sleep(intervalMs);
-  }
-}
 
 let env: TestWorkflowEnvironment;
 let database: { url: string; stop(): Promise<void> } | undefined;
