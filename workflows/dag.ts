@@ -23,7 +23,17 @@ export interface DagHooks {
    * node that never started is skipped with that reason.
    */
   stopReason?: () => string | undefined;
+  /**
+   * Wake the scheduler from each node's settlement rather than racing every running node on each step. Same
+   * decisions, far fewer promises: a workflow's promises are each traced by the SDK (a stack trace per promise), so
+   * with 10 nodes running, a race per completion was most of a workflow task's CPU. Callers in workflows pass
+   * `patched(DAG_WAKE_ON_SETTLE_PATCH)`: runs recorded with the race keep replaying with it.
+   */
+  wakeOnSettle?: boolean;
 }
+
+/** The patch id under which workflows switch runDag to `wakeOnSettle`. */
+export const DAG_WAKE_ON_SETTLE_PATCH = 'ados-dag-wake-on-settle-v1';
 
 /** Nodes that may start now, in plan order, without exceeding maxParallel. */
 export function readyNodes<N extends DagNode>(
@@ -82,6 +92,8 @@ export async function runDag<N extends DagNode, R>(
 ): Promise<DagOutcomes<R>> {
   const outcomes: DagOutcomes<R> = {};
   const running = new Map<string, Promise<void>>();
+  const wakeOnSettle = hooks.wakeOnSettle === true;
+  let wake: (() => void) | undefined;
 
   for (;;) {
     // Skipping can cascade (a skipped node blocks its own dependents), so repeat until stable.
@@ -106,17 +118,20 @@ export async function runDag<N extends DagNode, R>(
         // A handler that throws before returning its promise fails its node like any other.
         started = Promise.reject(error);
       }
+      const settle = (outcome: NodeOutcome<R>) => {
+        outcomes[node.id] = outcome;
+        if (wakeOnSettle) {
+          running.delete(node.id);
+          wake?.();
+        }
+      };
       const settled = started.then(
-        (result) => {
-          outcomes[node.id] = { status: 'succeeded', result };
-        },
-        (error: unknown) => {
-          outcomes[node.id] = { status: 'failed', error: errorMessage(error) };
-        },
+        (result) => settle({ status: 'succeeded', result }),
+        (error: unknown) => settle({ status: 'failed', error: errorMessage(error) }),
       );
       running.set(
         node.id,
-        settled.finally(() => running.delete(node.id)),
+        wakeOnSettle ? settled : settled.finally(() => running.delete(node.id)),
       );
     }
     if (running.size === 0) {
@@ -129,7 +144,14 @@ export async function runDag<N extends DagNode, R>(
       }
       break;
     }
-    await Promise.race(running.values());
+    if (wakeOnSettle) {
+      // Settlements before this point are already in `outcomes`; any later one calls this resolver.
+      await new Promise<void>((resolve) => {
+        wake = resolve;
+      });
+    } else {
+      await Promise.race(running.values());
+    }
   }
   return outcomes;
 }

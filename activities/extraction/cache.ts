@@ -36,6 +36,18 @@ export async function findCacheEntry(db: Db, tenantId: string, key: string): Pro
   return db.selectFrom('schema_cache').select(ENTRY_COLUMNS).where('tenant_id', '=', tenantId).where('cache_key', '=', key).executeTakeFirst() as Promise<CacheEntryRow | undefined>;
 }
 
+/** Several lookups in one query; the results in the order asked (undefined for a miss). */
+export async function findCacheEntries(db: Db, wanted: ReadonlyArray<{ tenantId: string; key: string }>): Promise<Array<CacheEntryRow | undefined>> {
+  if (wanted.length === 0) return [];
+  const rows = (await db
+    .selectFrom('schema_cache')
+    .select([...ENTRY_COLUMNS, 'tenant_id'])
+    .where((eb) => eb(eb.refTuple('tenant_id', 'cache_key'), 'in', wanted.map((w) => eb.tuple(w.tenantId, w.key))))
+    .execute()) as Array<CacheEntryRow & { tenant_id: string }>;
+  const found = new Map(rows.map(({ tenant_id, ...row }) => [`${tenant_id}\u0000${row.cache_key}`, row as CacheEntryRow]));
+  return wanted.map((w) => found.get(`${w.tenantId}\u0000${w.key}`));
+}
+
 const short = (hash: string) => hash.slice(0, 8);
 
 /** How many recent entries of an agent a missing key is compared with to name the part that changed. */

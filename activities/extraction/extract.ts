@@ -1,19 +1,20 @@
 import { ApplicationFailure, Context } from '@temporalio/activity';
-import type { CacheKeyParts, ExtractAgentRequest, ExtractAgentResult } from '../../shared/contract/extraction/messages';
+import type { ArtifactRef, CacheKeyParts, ExtractAgentRequest, ExtractAgentResult } from '../../shared/contract/extraction/messages';
 import type { AgentSchema } from '../../shared/contract/extraction/schema';
 import type { Db } from '../../shared/node/db';
 import type { Logger } from '../../shared/node/logger';
-import { entryOutput, findCacheEntry } from './cache';
+import { entryOutput, type CacheEntryRow } from './cache';
+import { batchedCacheAccess, directCacheAccess, type ExtractionCacheAccess } from './cache-access';
 import { generateArtifacts } from './generators';
 import { GENERATOR_VERSIONS, type GeneratorVersions } from './generators/version';
 import { artifactRefs, cacheKey, outputSha256, schemaSha256 } from './hashing';
-import { storeExtraction } from './store';
+import { artifactBlobs } from './store';
 
 /**
  * The extract activity, served on the `extract` capability queue (`<prefix>.cap.extract`) by
  * `ados worker --capabilities extract`: one agent per call. It checks the cache first (another run
- * may have stored this exact key meanwhile), then generates, hashes and stores the artifacts with
- * the cache entry in one transaction. Idempotent on the cache key.
+ * may have stored this exact key meanwhile), then generates and hashes the artifacts, writes them
+ * (content-addressed), and commits the cache entry last. Idempotent on the cache key.
  */
 export interface ExtractionWorkerDeps {
   db: Db;
@@ -21,6 +22,8 @@ export interface ExtractionWorkerDeps {
   workerIdentity: string;
   /** The generators' versions; tests inject others to exercise invalidation. */
   versions?: GeneratorVersions;
+  /** How the cache is read and written; a worker's activities share one batched access (see batchedCacheAccess). */
+  cache?: ExtractionCacheAccess;
 }
 
 export interface ExtractOneParams {
@@ -70,44 +73,44 @@ function simulateWork(ms: number): { done: Promise<void>; stop(): void } {
 
 export async function extractOne(deps: ExtractionWorkerDeps, params: ExtractOneParams): Promise<Omit<ExtractAgentResult, 'worker' | 'attempt' | 'startedAt' | 'finishedAt'>> {
   const versions = deps.versions ?? GENERATOR_VERSIONS;
-  const actualSha = schemaSha256(params.agent);
-  if (actualSha !== params.schemaSha256) {
-    throw ApplicationFailure.create({
-      type: 'InvalidExtractionInput',
-      message: `schemaSha256 ${params.schemaSha256} does not match the schema of ${params.agent.name} (${actualSha}): the caller hashed another document`,
-      nonRetryable: true,
-    });
-  }
-  const parts: CacheKeyParts = { schemaSha256: actualSha, ...versions, dependencies: sortedRecord(params.dependencies) };
-  const key = cacheKey(parts);
-  // The lookup runs while the (simulated) work starts: a miss does not wait for it, a hit stops the work.
+  // The simulated work stands for an extractor's slow external step (a model call, a compile): it starts first, and
+  // the checks, the cache lookup, the (deterministic, CPU-only) generation and the artifact writes run while it
+  // waits. A hit or an error stops it. The cache entry, the commit point, is written only once the work is done.
   const work = params.simulatedWorkMs > 0 ? simulateWork(params.simulatedWorkMs) : undefined;
-  let hit: Awaited<ReturnType<typeof findCacheEntry>>;
+  const cache = deps.cache ?? directCacheAccess(deps.db);
+  let extracted: { key: string; hit: CacheEntryRow } | { key: string; parts: CacheKeyParts; refs: ArtifactRef[]; output: string };
   try {
-    hit = await findCacheEntry(deps.db, params.tenantId, key);
+    const actualSha = schemaSha256(params.agent);
+    if (actualSha !== params.schemaSha256) {
+      throw ApplicationFailure.create({
+        type: 'InvalidExtractionInput',
+        message: `schemaSha256 ${params.schemaSha256} does not match the schema of ${params.agent.name} (${actualSha}): the caller hashed another document`,
+        nonRetryable: true,
+      });
+    }
+    const parts: CacheKeyParts = { schemaSha256: actualSha, ...versions, dependencies: sortedRecord(params.dependencies) };
+    const key = cacheKey(parts);
+    const hit = await cache.find(params.tenantId, key);
+    if (hit) {
+      extracted = { key, hit };
+    } else {
+      const artifacts = generateArtifacts(params.agent, actualSha, parts.dependencies, versions);
+      const refs = artifactRefs(artifacts);
+      await cache.storeArtifacts(artifactBlobs(artifacts, refs));
+      extracted = { key, parts, refs, output: outputSha256(refs) };
+    }
   } catch (error) {
     work?.stop();
     throw error;
   }
-  if (hit) {
+  if ('hit' in extracted) {
     work?.stop();
-    const out = entryOutput(hit);
-    return { cached: true, cacheKey: key, outputSha256: out.outputSha256, artifacts: out.artifacts };
+    const out = entryOutput(extracted.hit);
+    return { cached: true, cacheKey: extracted.key, outputSha256: out.outputSha256, artifacts: out.artifacts };
   }
+  const { key, parts, refs, output } = extracted;
   await work?.done;
-  const artifacts = generateArtifacts(params.agent, actualSha, parts.dependencies, versions);
-  const refs = artifactRefs(artifacts);
-  const output = outputSha256(refs);
-  await storeExtraction(deps.db, {
-    tenantId: params.tenantId,
-    agent: params.agent.name,
-    cacheKey: key,
-    parts,
-    outputSha256: output,
-    refs,
-    artifacts,
-    createdBy: params.createdBy,
-  });
+  await cache.commit({ tenantId: params.tenantId, agent: params.agent.name, cacheKey: key, parts, outputSha256: output, refs, createdBy: params.createdBy });
   deps.logger.debug({ agent: params.agent.name, cacheKey: key, outputSha256: output }, 'agent extracted');
   return { cached: false, cacheKey: key, outputSha256: output, artifacts: refs };
 }
@@ -115,7 +118,8 @@ export async function extractOne(deps: ExtractionWorkerDeps, params: ExtractOneP
 const sortedRecord = (record: Record<string, string>): Record<string, string> =>
   Object.fromEntries(Object.keys(record).sort().map((k) => [k, record[k]]));
 
-export function createExtractionWorkerActivities(deps: ExtractionWorkerDeps) {
+export function createExtractionWorkerActivities(workerDeps: ExtractionWorkerDeps) {
+  const deps: ExtractionWorkerDeps = { ...workerDeps, cache: workerDeps.cache ?? batchedCacheAccess(workerDeps.db) };
   const versions = deps.versions ?? GENERATOR_VERSIONS;
   return {
     async extractAgent(request: ExtractAgentRequest): Promise<ExtractAgentResult> {

@@ -4,45 +4,64 @@ import type { GeneratedArtifact } from './generators';
 
 const json = (value: unknown): string => JSON.stringify(value ?? null);
 
-export interface StoredExtraction {
+/** A generated artifact, content-addressed. */
+export interface ArtifactBlob {
+  sha256: string;
+  content: string;
+  bytes: number;
+}
+
+/** A cache entry: the key's parts and what the extraction produced (the artifacts by hash). */
+export interface CacheEntryInput {
   tenantId: string;
   agent: string;
   cacheKey: string;
   parts: CacheKeyParts;
   outputSha256: string;
   refs: ArtifactRef[];
-  artifacts: readonly GeneratedArtifact[];
   createdBy: string;
 }
 
+export const artifactBlobs = (artifacts: readonly GeneratedArtifact[], refs: readonly ArtifactRef[]): ArtifactBlob[] =>
+  artifacts.map((a, i) => ({ sha256: refs[i].sha256, content: a.content, bytes: refs[i].bytes }));
+
 /**
- * Writes a node's artifacts (content-addressed) and its cache entry in one statement, so an entry
- * never exists without its artifacts. Idempotent: a retried attempt or a concurrent run with the
- * same key writes nothing twice.
+ * An extraction is written in two steps, blobs first and the entry last, like objects before a ref: the artifacts
+ * (content-addressed, so writing one twice, or one nobody points at yet, is harmless) may go as soon as they are
+ * generated, while the cache entry, the commit point, is written once the node's work is done. An entry never
+ * exists without its artifacts. Both steps are idempotent: a retried attempt or a concurrent run with the same key
+ * writes nothing twice, and duplicates within a batch are written once.
  */
-export async function storeExtraction(db: Db, e: StoredExtraction): Promise<void> {
-  // One statement (atomic without an explicit transaction, and one round trip): the artifacts, then the entry.
+export async function storeArtifacts(db: Db, blobs: readonly ArtifactBlob[]): Promise<void> {
+  const unique = [...new Map(blobs.map((b) => [b.sha256, b])).values()];
+  if (unique.length === 0) return;
   await db
-    .with('stored', (qb) =>
-      qb
-        .insertInto('extraction_artifacts')
-        .values(e.artifacts.map((a, i) => ({ sha256: e.refs[i].sha256, content: a.content, bytes: e.refs[i].bytes })))
-        .onConflict((oc) => oc.column('sha256').doNothing())
-        .returning('sha256'),
-    )
+    .insertInto('extraction_artifacts')
+    .values(unique.map((b) => ({ sha256: b.sha256, content: b.content, bytes: b.bytes })))
+    .onConflict((oc) => oc.column('sha256').doNothing())
+    .execute();
+}
+
+/** The commit point of one or more extractions (see storeArtifacts, which must have run for their artifacts). */
+export async function storeCacheEntries(db: Db, entries: readonly CacheEntryInput[]): Promise<void> {
+  const unique = [...new Map(entries.map((e) => [`${e.tenantId}\u0000${e.cacheKey}`, e])).values()];
+  if (unique.length === 0) return;
+  await db
     .insertInto('schema_cache')
-    .values({
-      tenant_id: e.tenantId,
-      agent: e.agent,
-      cache_key: e.cacheKey,
-      schema_sha256: e.parts.schemaSha256,
-      extractor_version: e.parts.extractorVersion,
-      glue_version: e.parts.glueVersion,
-      dependencies: json(e.parts.dependencies),
-      output_sha256: e.outputSha256,
-      artifacts: json(e.refs),
-      created_by: e.createdBy,
-    })
+    .values(
+      unique.map((e) => ({
+        tenant_id: e.tenantId,
+        agent: e.agent,
+        cache_key: e.cacheKey,
+        schema_sha256: e.parts.schemaSha256,
+        extractor_version: e.parts.extractorVersion,
+        glue_version: e.parts.glueVersion,
+        dependencies: json(e.parts.dependencies),
+        output_sha256: e.outputSha256,
+        artifacts: json(e.refs),
+        created_by: e.createdBy,
+      })),
+    )
     .onConflict((oc) => oc.columns(['tenant_id', 'cache_key']).doNothing())
     .execute();
 }

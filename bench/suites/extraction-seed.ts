@@ -13,7 +13,7 @@ const DEPTH = 3;
 
 export const suite: BenchSuite = {
   name: 'extraction-seed',
-  description: 'schemaExtraction of the 5-agent seed set (examples/schemas), maxParallel 5: cold and warm; Temporal dev server, PGlite, in-process workers',
+  description: 'schemaExtraction of the 5-agent seed set (examples/schemas), maxParallel 5: cold and warm; Temporal dev server, in-process workers',
   async run(): Promise<BenchReport> {
     const bench = await startExtractionBench(10);
     try {
@@ -31,7 +31,7 @@ export const suite: BenchSuite = {
       const workedMakespan = median(worked.map((m) => m.makespanMs));
       return {
         benchmark: 'extraction-seed',
-        description: suite.description,
+        description: `${suite.description}; ${bench.database}`,
         metrics: [
           { name: 'cold workflow duration (median)', value: coldWorkflow, unit: 'ms' },
           { name: 'cold makespan of the extract activities (median)', value: median(cold.map((m) => m.makespanMs)), unit: 'ms' },

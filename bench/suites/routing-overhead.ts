@@ -19,13 +19,13 @@ import { ADOS_SEARCH_ATTRIBUTES } from '../../shared/contract/search-attributes'
 import { capabilityTaskQueue } from '../../shared/contract/task-queues';
 import { loadConfig, type AdosConfig } from '../../shared/node/config';
 import { migrateToLatest, openDatabase, type DatabaseHandle } from '../../shared/node/db';
-import { readToolchain } from '../../deploy/toolchain';
 import { createLogger } from '../../shared/node/logger';
 import { createCapabilityWorkers } from '../../workers/capability-worker';
 import { createControlWorker } from '../../workers/control-worker';
 import { bundleWorkflows } from '../../test/helpers/stack';
 import { createDevServerEnv } from '../../test/helpers/toolchain';
 import { median, type BenchReport, type BenchSuite } from '../harness';
+import { benchDatabase } from '../lib/database';
 import type { BareDagInput } from '../workflows/bare-dag';
 
 const WIDTH = 10;
@@ -65,9 +65,9 @@ async function startStack(): Promise<Stack> {
   const stops: Array<() => Promise<void>> = [() => env.teardown()];
   const workers: Worker[] = [];
   try {
-    const { url, kind, stop } = await benchDatabase();
+    const { url, kind, poolSize, stop } = await benchDatabase();
     stops.unshift(stop);
-    const database: DatabaseHandle = await openDatabase(url, { poolSize: kind === 'PGlite' ? 1 : 8 });
+    const database: DatabaseHandle = await openDatabase(url, { poolSize });
     stops.unshift(() => database.close());
     await migrateToLatest(database.db);
     const prefix = `bench${Math.random().toString(36).slice(2, 7)}`;
@@ -115,24 +115,6 @@ async function startStack(): Promise<Stack> {
     for (const stop of stops) await stop().catch(() => undefined);
     throw error;
   }
-}
-
-async function benchDatabase(): Promise<{ url: string; kind: string; stop: () => Promise<void> }> {
-  if (process.env.DATABASE_URL?.startsWith('postgres')) return { url: process.env.DATABASE_URL, kind: 'PostgreSQL (DATABASE_URL)', stop: async () => undefined };
-  let pgBinDir: string | null = null;
-  try {
-    pgBinDir = readToolchain().pgBinDir;
-  } catch {
-    // No toolchain file: PGlite below.
-  }
-  if (pgBinDir) {
-    const { startPostgresServer } = await import('../../test/helpers/postgres-server');
-    const server = await startPostgresServer({ database: 'ados_bench' });
-    return { url: server.url, kind: 'PostgreSQL', stop: () => server.stop() };
-  }
-  const { startEmbeddedPostgresThread } = await import('../../test/helpers/embedded-postgres-thread');
-  const embedded = await startEmbeddedPostgresThread();
-  return { url: embedded.url, kind: 'PGlite', stop: () => embedded.stop() };
 }
 
 interface Sample {

@@ -40,6 +40,14 @@ function generationRun(runId: string, generationInput: Record<string, unknown>, 
   };
 }
 
+/** The example plan through dev and stage to the gate, where alice approves by Update; prod then runs. */
+export async function approvedByAlice(stack: AdosStack, runId: string): Promise<{ workflowId: string; outcome: string }> {
+  const { workflowId } = await stack.startRun(exampleRun({ tenantId: 'replay', runId, requestedBy: 'carol', approval: { approvers: ['alice', 'bob'] } }));
+  await stack.waitForStatus(workflowId, (s) => s.stage === 'awaiting_approval');
+  await decide(stack.client, workflowId, { decision: 'approve', approver: 'alice', comment: 'ship it' });
+  return { workflowId, outcome: (await stack.result(workflowId)).outcome };
+}
+
 const escalated = (stack: AdosStack, workflowId: string, steps = 0) =>
   stack.waitForStatus(workflowId, (s: DeliveryStatus) => (s.escalations ?? []).some((e) => e.taskId === 'story' && e.steps.length > steps), 60_000);
 
@@ -49,12 +57,7 @@ export const ESCALATION_SCENARIOS: DeliveryScenario[] = [
     name: 'routed-approved',
     description: 'with the routing/escalation patch: routing check, batched audit by local activities, dev → stage → gate, alice approves by Update → prod',
     expected: 'succeeded',
-    async run(stack) {
-      const { workflowId } = await stack.startRun(exampleRun({ tenantId: 'replay', runId: 'routed-approved', requestedBy: 'carol', approval: { approvers: ['alice', 'bob'] } }));
-      await stack.waitForStatus(workflowId, (s) => s.stage === 'awaiting_approval');
-      await decide(stack.client, workflowId, { decision: 'approve', approver: 'alice', comment: 'ship it' });
-      return { workflowId, outcome: (await stack.result(workflowId)).outcome };
-    },
+    run: (stack) => approvedByAlice(stack, 'routed-approved'),
   },
   {
     workflowType: 'deliveryRun',

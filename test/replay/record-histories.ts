@@ -15,14 +15,15 @@ import path from 'node:path';
 import { decide } from '../../client/delivery';
 import { getExtractionProgress, getExtractionResult, readSchemaDir, readSchemaFiles, startExtraction } from '../../client/extraction';
 import { approveSignal, rejectSignal } from '../../shared/contract/approval';
+import type { ExtractionInput } from '../../shared/contract/extraction/messages';
 import type { DeliveryOutcome } from '../../shared/contract/delivery/status';
 import { controlTaskQueue } from '../../shared/contract/task-queues';
 import { bundleWorkflows, installQuietRuntime, startStack, type AdosStack } from '../helpers/stack';
 import { createTimeSkippingEnv } from '../helpers/toolchain';
 import { brokenBuildRun, exampleRun, PROJECT_EXAMPLES } from '../workflows/fixtures';
-import { ESCALATION_SCENARIOS } from './escalation-scenarios';
+import { approvedByAlice, ESCALATION_SCENARIOS } from './escalation-scenarios';
 import { historyToJSON } from './history-json';
-import { documentOf, INVALID_DIR, seedDocuments } from '../helpers/extraction';
+import { documentOf, INVALID_DIR, layeredDocuments, seedDocuments } from '../helpers/extraction';
 
 export const HISTORIES_DIR = path.resolve(__dirname, '..', 'histories');
 /** File name → workflow id of the recorded run. */
@@ -125,13 +126,7 @@ const SCENARIOS: Scenario[] = [
     expected: 'succeeded',
     async run(stack) {
       const { sources } = readSchemaDir(path.join(PROJECT_EXAMPLES, 'schemas'));
-      const { workflowId } = await startExtraction(stack.client, stack.config, {
-        tenantId: 'replay',
-        setName: 'examples',
-        requestedBy: 'carol',
-        documents: sources.map(({ file, document }) => ({ file, document })),
-      });
-      return { workflowId, outcome: (await getExtractionResult(stack.client, workflowId)).outcome };
+      return extractionOutcome(stack, { tenantId: 'replay', setName: 'examples', requestedBy: 'carol', documents: sources.map(({ file, document }) => ({ file, document })) });
     },
   },
   {
@@ -187,6 +182,22 @@ const SCENARIOS: Scenario[] = [
       return { workflowId, outcome: (await getExtractionResult(stack.client, workflowId)).outcome };
     },
   },
+  // Recorded with the `ados-dag-wake-on-settle-v1` patch (the DAG scheduler wakes on each settlement); every file
+  // above was recorded before it and replays the scheduler's old race.
+  {
+    workflowType: 'deliveryRun',
+    name: 'wake-on-settle-approved',
+    description: 'with the routing and wake-on-settle patches: the example plan dev → stage → gate, alice approves by Update → prod',
+    expected: 'succeeded',
+    run: (stack) => approvedByAlice(stack, 'wake-on-settle'),
+  },
+  {
+    workflowType: 'schemaExtraction',
+    name: 'layered-wake-on-settle',
+    description: 'with the wake-on-settle patch: 3 layers of 4 agents (fan-in 2), maxParallel 3, so nodes wait for capacity as well as for their dependencies',
+    expected: 'succeeded',
+    run: (stack) => extractionOutcome(stack, { tenantId: 'replay', setName: 'layered', requestedBy: 'carol', documents: layeredDocuments(4, 3, 2), maxParallel: 3 }),
+  },
   {
     workflowType: 'schemaExtraction',
     // Scenario names select what to record, across workflow types: this one must not be "invalid-input".
@@ -211,6 +222,12 @@ const SCENARIOS: Scenario[] = [
     },
   },
 ];
+
+/** Starts an extraction and waits for its outcome. */
+async function extractionOutcome(stack: AdosStack, input: ExtractionInput): Promise<{ workflowId: string; outcome: string }> {
+  const { workflowId } = await startExtraction(stack.client, stack.config, input);
+  return { workflowId, outcome: (await getExtractionResult(stack.client, workflowId)).outcome };
+}
 
 /** The seed set with TensorAIOS replaced by its 5.9-format fixture (a breaking migration). */
 function withOldTensorAios() {

@@ -11,6 +11,8 @@ import type { History } from '@temporalio/common/lib/proto-utils';
 import { bundleWorkflowCode, DefaultLogger, Worker, type ReplayResult, type WorkflowBundle } from '@temporalio/worker';
 import { DeterminismViolationError } from '@temporalio/workflow';
 import * as workflows from '../../workflows';
+import { DAG_WAKE_ON_SETTLE_PATCH } from '../../workflows/dag';
+import { ROUTING_ESCALATION_PATCH } from '../../workflows/delivery/delivery-run';
 import { bundleWorkflows, installQuietRuntime } from '../helpers/stack';
 import { historyFromJSON } from './history-json';
 
@@ -92,6 +94,34 @@ test('every workflow type in workflows/index.ts has at least one recorded histor
   for (const { file, workflowType, workflowId } of histories) {
     expect({ file, named: file.startsWith(`${workflowType}-`), id: workflowId.startsWith('replay-') ? 'missing' : 'recorded' }).toEqual({ file, named: true, id: 'recorded' });
   }
+});
+
+/** The ids of the patch markers (`patched()`) a history recorded. */
+function patchesIn(history: History): Set<string> {
+  const ids = new Set<string>();
+  for (const event of history.events ?? []) {
+    const marker = event.markerRecordedEventAttributes;
+    if (marker?.markerName !== 'core_patch') continue;
+    for (const payloads of Object.values(marker.details ?? {})) {
+      for (const payload of payloads.payloads ?? []) {
+        const id = (JSON.parse(Buffer.from(payload.data ?? []).toString('utf8')) as { id?: string }).id;
+        if (id) ids.add(id);
+      }
+    }
+  }
+  return ids;
+}
+
+test.each([
+  [ROUTING_ESCALATION_PATCH, 'deliveryRun'],
+  [DAG_WAKE_ON_SETTLE_PATCH, 'deliveryRun'],
+  [DAG_WAKE_ON_SETTLE_PATCH, 'schemaExtraction'],
+])('both branches of patch %s are recorded for %s: runs from before it and runs with it', (patch, workflowType) => {
+  const ofType = histories.filter((h) => h.workflowType === workflowType && !h.file.includes('invalid'));
+  const withPatch = ofType.filter((h) => patchesIn(h.history).has(patch)).map((h) => h.file);
+  const without = ofType.filter((h) => !patchesIn(h.history).has(patch)).map((h) => h.file);
+  expect(withPatch.length).toBeGreaterThan(0);
+  expect(without.length).toBeGreaterThan(0);
 });
 
 test('the gate can fail: a deliveryRun that schedules its tasks in another order is a DeterminismViolationError', async () => {

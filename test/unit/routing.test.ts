@@ -275,7 +275,10 @@ describe('ados workers', () => {
   });
 });
 
-describe('runDag: dynamic parallelism and stop', () => {
+describe.each([
+  ['racing the running nodes', false],
+  ['waking on each settlement', true],
+])('runDag: dynamic parallelism and stop, %s', (_mode, wakeOnSettle) => {
   const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
   it('reads maxParallel each time nodes could start: lowering it holds back new nodes', async () => {
@@ -290,7 +293,7 @@ describe('runDag: dynamic parallelism and stop', () => {
       await sleep(5);
       running -= 1;
       return node.id;
-    });
+    }, { wakeOnSettle });
     // The first four started together; after n0 lowered the limit, nodes ran one at a time.
     expect(peaks.slice(0, 4)).toEqual([1, 2, 3, 4]);
     expect(Math.max(...peaks.slice(4))).toBe(1);
@@ -315,7 +318,7 @@ describe('runDag: dynamic parallelism and stop', () => {
         await sleep(node.id === 'b' ? 20 : 1);
         return node.id;
       },
-      { stopReason: () => stop, onSkip: (id, reason) => skipped.push([id, reason]) },
+      { stopReason: () => stop, onSkip: (id, reason) => skipped.push([id, reason]), wakeOnSettle },
     );
     expect(started).toEqual(['a', 'b']);
     expect(outcomes).toEqual({

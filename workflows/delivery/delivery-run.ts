@@ -35,7 +35,7 @@ import { AdosAwaitingApproval, AdosKind, AdosStage, AdosTenant } from '../../sha
 import { capabilityTaskQueue, controlTaskQueue, DEFAULT_TASK_QUEUE_PREFIX, prefixFromControlTaskQueue } from '../../shared/contract/task-queues';
 import { formatIssues } from '../../shared/contract/validation';
 import { ApprovalGate } from '../approval';
-import { errorMessage, runDag } from '../dag';
+import { DAG_WAKE_ON_SETTLE_PATCH, errorMessage, runDag } from '../dag';
 import { AuditTrail, EventSink } from './audit-trail';
 import { EscalationDesk } from './escalation';
 import { runEnvironmentRouted, type RoutedEnvironmentResult, type RoutedRun } from './routed-environment';
@@ -76,6 +76,7 @@ export async function deliveryRun(input: DeliveryRunInput): Promise<DeliveryResu
   const prefix = taskQueuePrefix(taskQueue);
   // Decided once, at the start: a run that began without the marker keeps the old behaviour to its end.
   const routed = patched(ROUTING_ESCALATION_PATCH);
+  const wakeOnSettle = routed && patched(DAG_WAKE_ON_SETTLE_PATCH);
   // Database writes retry until the database is back: losing an audit entry is not an option.
   const control = proxyActivities<DeliveryControlActivities & RoutingActivities>({
     taskQueue: controlTaskQueue(prefix),
@@ -135,6 +136,7 @@ export async function deliveryRun(input: DeliveryRunInput): Promise<DeliveryResu
     strategy: { current: { name: 'as-planned', maxParallel: run.maxParallel } },
     notices: new Map(),
     humanTimeout: { text: run.escalationTimeout ?? DEFAULT_ESCALATION_TIMEOUT, ms: durationToMs(run.escalationTimeout ?? DEFAULT_ESCALATION_TIMEOUT) },
+    wakeOnSettle,
   };
   if (routed) status.strategy = { ...routedRun.strategy.current };
   setHandler(deliveryStatusQuery, () => statusView(status, gate, routedRun));

@@ -37,6 +37,8 @@ export interface RoutedRun {
   /** Current queue problems by capability, shown as status notices. */
   notices: Map<string, string>;
   humanTimeout: { ms: number; text: string };
+  /** The DAG scheduler's wake-on-settle mode (runDag's hooks), decided once per run behind its patch. */
+  wakeOnSettle: boolean;
 }
 
 export type RoutedEnvironmentResult =
@@ -156,6 +158,7 @@ export async function runEnvironmentRouted(rr: RoutedRun, environment: Environme
         tasks[id] = { ...tasks[id], state: 'skipped', error: why };
       },
       stopReason: () => rr.desk.abortReason,
+      wakeOnSettle: rr.wakeOnSettle,
     },
   );
   await sink.flush();

@@ -3,6 +3,7 @@ import {
   ApplicationFailure,
   condition,
   log,
+  patched,
   proxyActivities,
   setHandler,
   upsertSearchAttributes,
@@ -33,7 +34,7 @@ import { capabilityTaskQueue, controlTaskQueue, DEFAULT_TASK_QUEUE_PREFIX, prefi
 import { formatIssues } from '../../shared/contract/validation';
 import { parseExtractionWorkflowId } from '../../shared/contract/workflow-ids';
 import { ApprovalGate } from '../approval';
-import { errorMessage, runDag } from '../dag';
+import { DAG_WAKE_ON_SETTLE_PATCH, errorMessage, runDag } from '../dag';
 import { AuditTrail } from '../delivery/audit-trail';
 
 /** The approval gate's name for breaking (major-version) schema migrations. */
@@ -69,6 +70,8 @@ export async function schemaExtraction(input: ExtractionInput): Promise<Extracti
   }
   const request = checked.value;
   const { report, breaking } = checked;
+  // Decided once, at the start: a run recorded before the patch keeps racing its running nodes to its end.
+  const wakeOnSettle = patched(DAG_WAKE_ON_SETTLE_PATCH);
   const prefix = taskQueuePrefix(taskQueue);
   const control = proxyActivities<ExtractionControlActivities & Pick<DeliveryControlActivities, 'recordAudit' | 'recordApprovalDecision'>>({
     taskQueue: controlTaskQueue(prefix),
@@ -233,6 +236,7 @@ export async function schemaExtraction(input: ExtractionInput): Promise<Extracti
           progress.nodes[id] = { ...progress.nodes[id], state: 'skipped', reason: why };
           results[id] = { state: 'skipped', reason: why };
         },
+        wakeOnSettle,
       },
     );
     const failed = Object.entries(outcomes).filter(([, o]) => o.status === 'failed');

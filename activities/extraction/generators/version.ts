@@ -4,7 +4,8 @@
  * produces, GLUE_VERSION when a template (the "glue" text around the schema's values) changes.
  */
 export const EXTRACTOR_VERSION = '1.0.0';
-export const GLUE_VERSION = '1.0.0';
+// 1.1.0: manifests written by generators/yaml-emitter.ts (some strings quoted differently than by the yaml package).
+export const GLUE_VERSION = '1.1.0';
 
 export interface GeneratorVersions {
   extractorVersion: string;
