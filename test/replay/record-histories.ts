@@ -192,6 +192,17 @@ const SCENARIOS: Scenario[] = [
     run: (stack) => approvedByAlice(stack, 'wake-on-settle'),
   },
   {
+    workflowType: 'deliveryRun',
+    name: 'skipped-audited-failed-task',
+    description:
+      'with the `ados-audit-skipped-tasks-v1` patch as well: build-api fails (not retried); deploy-api and verify-api are skipped, each with a tasks row and a task.skipped audit entry; latency-report runs',
+    expected: 'failed',
+    async run(stack) {
+      const { workflowId } = await stack.startRun(brokenBuildRun({ tenantId: 'replay', runId: 'skipped-audited', requestedBy: 'carol' }));
+      return { workflowId, outcome: (await stack.result(workflowId)).outcome };
+    },
+  },
+  {
     workflowType: 'schemaExtraction',
     name: 'layered-wake-on-settle',
     description: 'with the wake-on-settle patch: 3 layers of 4 agents (fan-in 2), maxParallel 3, so nodes wait for capacity as well as for their dependencies',

@@ -12,7 +12,7 @@ import { bundleWorkflowCode, DefaultLogger, Worker, type ReplayResult, type Work
 import { DeterminismViolationError } from '@temporalio/workflow';
 import * as workflows from '../../workflows';
 import { DAG_WAKE_ON_SETTLE_PATCH } from '../../workflows/dag';
-import { ROUTING_ESCALATION_PATCH } from '../../workflows/delivery/delivery-run';
+import { AUDIT_SKIPPED_TASKS_PATCH, ROUTING_ESCALATION_PATCH } from '../../workflows/delivery/delivery-run';
 import { bundleWorkflows, installQuietRuntime } from '../helpers/stack';
 import { historyFromJSON } from './history-json';
 
@@ -116,6 +116,7 @@ test.each([
   [ROUTING_ESCALATION_PATCH, 'deliveryRun'],
   [DAG_WAKE_ON_SETTLE_PATCH, 'deliveryRun'],
   [DAG_WAKE_ON_SETTLE_PATCH, 'schemaExtraction'],
+  [AUDIT_SKIPPED_TASKS_PATCH, 'deliveryRun'],
 ])('both branches of patch %s are recorded for %s: runs from before it and runs with it', (patch, workflowType) => {
   const ofType = histories.filter((h) => h.workflowType === workflowType && !h.file.includes('invalid'));
   const withPatch = ofType.filter((h) => patchesIn(h.history).has(patch)).map((h) => h.file);

@@ -94,16 +94,23 @@ test('a task fails with a non-retryable input error: its dependents are skipped,
     'latency-report': { state: 'succeeded', capability: 'analysis', attempt: 1 },
   });
 
+  // Every task of the plan has its row, the skipped ones with the reason.
   const rows = await taskRows(stack.db, workflowId);
-  expect(rows.map((r) => [r.environment, r.task_id, r.state])).toEqual([
-    ['dev', 'build-api', 'failed'],
-    ['dev', 'latency-report', 'succeeded'],
+  expect(rows.map((r) => [r.environment, r.task_id, r.state, r.error])).toEqual([
+    ['dev', 'build-api', 'failed', expect.stringContaining('input.template uses unknown variable(s) builder')],
+    ['dev', 'deploy-api', 'skipped', 'dependency "build-api" failed'],
+    ['dev', 'latency-report', 'succeeded', null],
+    ['dev', 'verify-api', 'skipped', 'dependency "deploy-api" skipped'],
   ]);
-  expect(rows[0].error).toContain('input.template uses unknown variable(s) builder');
   const run = await runRow(stack.db, workflowId);
   expect(run.status).toBe('failed');
   expect(run.result).toMatchObject({ outcome: 'failed', reason: result.reason });
-  const events = (await auditEvents(stack.db, workflowId)).map((e) => e.event);
+  const audit = await auditEvents(stack.db, workflowId);
+  expect(audit.filter((e) => e.event === 'task.skipped').map((e) => e.detail)).toEqual([
+    expect.objectContaining({ environment: 'dev', taskId: 'deploy-api', capability: 'deploy', error: 'dependency "build-api" failed' }),
+    expect.objectContaining({ environment: 'dev', taskId: 'verify-api', capability: 'verify', error: 'dependency "deploy-api" skipped' }),
+  ]);
+  const events = audit.map((e) => e.event);
   expect(events).not.toContain('approval.requested');
   expect(events).not.toContain('environment.promoted');
   expect(events.at(-1)).toBe('run.finished');

@@ -179,8 +179,17 @@ test('a policy refusal skips straight to the human rung; a stray resolve is audi
     review: { state: 'skipped', error: 'dependency "story" failed' },
   });
   expect((await runRow(stack.db, workflowId)).status).toBe('aborted');
+  // The skipped dependent has its row and audit entry like every other task.
+  expect((await taskRows(stack.db, workflowId)).map((r) => [r.task_id, r.state, r.error])).toEqual([
+    ['baseline', 'succeeded', null],
+    ['review', 'skipped', 'dependency "story" failed'],
+    ['story', 'failed', 'aborted by bob at task "story" in dev: policy says no'],
+  ]);
 
   const events = await auditEvents(stack.db, workflowId);
+  expect(events.filter((e) => e.event === 'task.skipped').map((e) => e.detail)).toEqual([
+    expect.objectContaining({ environment: 'dev', taskId: 'review', error: 'dependency "story" failed' }),
+  ]);
   const ignored = events.filter((e) => e.event === 'escalation.resolve_ignored');
   expect(ignored.map((e) => e.detail)).toEqual([
     expect.objectContaining({ taskId: 'nope', by: 'mallory', counted: false, via: 'signal', reason: 'task "nope" does not await a resolution; awaiting: story (dev)' }),

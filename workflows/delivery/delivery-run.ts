@@ -46,6 +46,8 @@ import { runEnvironmentRouted, type RoutedEnvironmentResult, type RoutedRun } fr
  * histories in test/histories still replay.
  */
 export const ROUTING_ESCALATION_PATCH = 'ados-routing-escalation-v1';
+/** Tasks skipped behind a failed dependency (or by an abort) get a tasks row and a `task.skipped` audit entry. */
+export const AUDIT_SKIPPED_TASKS_PATCH = 'ados-audit-skipped-tasks-v1';
 
 interface TaskEventExtra {
   worker?: string;
@@ -77,6 +79,7 @@ export async function deliveryRun(input: DeliveryRunInput): Promise<DeliveryResu
   // Decided once, at the start: a run that began without the marker keeps the old behaviour to its end.
   const routed = patched(ROUTING_ESCALATION_PATCH);
   const wakeOnSettle = routed && patched(DAG_WAKE_ON_SETTLE_PATCH);
+  const auditSkipped = routed && patched(AUDIT_SKIPPED_TASKS_PATCH);
   // Database writes retry until the database is back: losing an audit entry is not an option.
   const control = proxyActivities<DeliveryControlActivities & RoutingActivities>({
     taskQueue: controlTaskQueue(prefix),
@@ -137,6 +140,7 @@ export async function deliveryRun(input: DeliveryRunInput): Promise<DeliveryResu
     notices: new Map(),
     humanTimeout: { text: run.escalationTimeout ?? DEFAULT_ESCALATION_TIMEOUT, ms: durationToMs(run.escalationTimeout ?? DEFAULT_ESCALATION_TIMEOUT) },
     wakeOnSettle,
+    auditSkipped,
   };
   if (routed) status.strategy = { ...routedRun.strategy.current };
   setHandler(deliveryStatusQuery, () => statusView(status, gate, routedRun));

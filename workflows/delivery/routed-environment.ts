@@ -39,6 +39,8 @@ export interface RoutedRun {
   humanTimeout: { ms: number; text: string };
   /** The DAG scheduler's wake-on-settle mode (runDag's hooks), decided once per run behind its patch. */
   wakeOnSettle: boolean;
+  /** Record skipped tasks (row + audit) like the others, decided once per run behind its patch. */
+  auditSkipped: boolean;
 }
 
 export type RoutedEnvironmentResult =
@@ -155,7 +157,9 @@ export async function runEnvironmentRouted(rr: RoutedRun, environment: Environme
     },
     {
       onSkip: (id, why) => {
-        tasks[id] = { ...tasks[id], state: 'skipped', error: why };
+        const task = run.plan.tasks.find((t) => t.id === id);
+        if (rr.auditSkipped && task) ctx.taskEvent(task, 'skipped', { error: why });
+        else tasks[id] = { ...tasks[id], state: 'skipped', error: why };
       },
       stopReason: () => rr.desk.abortReason,
       wakeOnSettle: rr.wakeOnSettle,
