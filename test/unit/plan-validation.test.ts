@@ -161,6 +161,30 @@ describe('validateDeliveryRunInput: missing and invalid fields', () => {
     expect(issueAt(validateDeliveryRunInput(plan), 'maxParallel').message).toBe('must be at most 64');
   });
 
+  it('accepts a per-task heartbeatTimeoutSeconds shorter than the attempt, and refuses a bad one naming the task', () => {
+    const plan = validPlan();
+    plan.plan.tasks[0].heartbeatTimeoutSeconds = 5;
+    const ok = validateDeliveryRunInput(plan);
+    expect(ok.ok && ok.value.plan.tasks[0].heartbeatTimeoutSeconds).toBe(5);
+
+    plan.plan.tasks[0].heartbeatTimeoutSeconds = 0;
+    expect(issueAt(validateDeliveryRunInput(plan), 'plan.tasks[0].heartbeatTimeoutSeconds').message).toBe('must be a positive whole number of seconds');
+    plan.plan.tasks[0].heartbeatTimeoutSeconds = 2.5;
+    expect(issueAt(validateDeliveryRunInput(plan), 'plan.tasks[0].heartbeatTimeoutSeconds').message).toBe('must be a positive whole number of seconds');
+
+    // Not shorter than the build capability's 300 s attempt: failover would wait for the attempt to time out.
+    plan.plan.tasks[0].heartbeatTimeoutSeconds = 300;
+    expect(issueAt(validateDeliveryRunInput(plan), 'plan.tasks[0].heartbeatTimeoutSeconds').message).toBe(
+      '300 s is not shorter than the attempt\'s timeout (300 s, the build default): a dead worker would only be noticed when the attempt times out; give less than 300, or raise timeoutSeconds',
+    );
+    // Against the task's own timeout when it has one.
+    plan.plan.tasks[0].heartbeatTimeoutSeconds = 60;
+    plan.plan.tasks[0].timeoutSeconds = 60;
+    expect(issueAt(validateDeliveryRunInput(plan), 'plan.tasks[0].heartbeatTimeoutSeconds').message).toMatch(/^60 s is not shorter than the attempt's timeout \(60 s\)/);
+    plan.plan.tasks[0].timeoutSeconds = 61;
+    expect(validateDeliveryRunInput(plan).ok).toBe(true);
+  });
+
   it('refuses a plan without tasks and a negative maxCost', () => {
     const plan = validPlan();
     plan.plan.tasks = [];

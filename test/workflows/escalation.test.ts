@@ -204,6 +204,27 @@ test('a policy refusal skips straight to the human rung; a stray resolve is audi
   await expect(resolveTask(stack.client, workflowId, { taskId: 'story', action: 'retry', by: 'bob' })).rejects.toThrow(DecisionRefusedError);
 });
 
+test('a task\'s timeout overrides (attempt, heartbeat) reach every variant it runs on; other tasks keep their capability\'s', async () => {
+  const input = generationRun('overrides', { simulateOutage: ['generation'] });
+  input.plan.tasks[0] = { ...input.plan.tasks[0], timeoutSeconds: 30, heartbeatTimeoutSeconds: 4 };
+  const { workflowId, handle } = await stack.startRun(input);
+  expect((await stack.result(workflowId)).outcome).toBe('succeeded');
+  const seconds = (d: { seconds?: unknown } | null | undefined) => Number(d?.seconds ?? 0);
+  const scheduled = ((await handle.fetchHistory()).events ?? [])
+    .map((e) => e.activityTaskScheduledEventAttributes)
+    .filter((a) => a?.activityType?.name?.startsWith('generation') || a?.activityType?.name === 'analysis')
+    .map((a) => [a!.activityType!.name, seconds(a!.startToCloseTimeout), seconds(a!.heartbeatTimeout)]);
+  // The primary (tried, then swapped away from) and the fallback both ran with the task's overrides.
+  expect(scheduled).toEqual(
+    expect.arrayContaining([
+      ['generation', 30, 4],
+      ['generation.fallback', 30, 4],
+      ['analysis', 120, 10],
+    ]),
+  );
+  expect(scheduled.filter(([name]) => String(name).startsWith('generation')).every(([, close, heartbeat]) => close === 30 && heartbeat === 4)).toBe(true);
+});
+
 test('agent swap: the primary fails past its retries, the alternate variant produces the output', async () => {
   const { workflowId } = await stack.startRun(generationRun('swap', { simulateOutage: ['generation'] }));
   const result = await stack.result(workflowId);

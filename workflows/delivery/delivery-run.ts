@@ -333,7 +333,7 @@ function capabilityActivity(task: PlanTask, prefix: string): CapabilityActivitie
   return proxyActivities<CapabilityActivities>({
     taskQueue: capabilityTaskQueue(task.capability, prefix),
     startToCloseTimeout: `${task.timeoutSeconds ?? spec.startToCloseTimeoutSeconds}s`,
-    heartbeatTimeout: `${spec.heartbeatTimeoutSeconds}s`,
+    heartbeatTimeout: `${task.heartbeatTimeoutSeconds ?? spec.heartbeatTimeoutSeconds}s`,
     retry: {
       maximumAttempts: retry.maximumAttempts,
       initialInterval: `${retry.initialIntervalSeconds}s`,

@@ -237,7 +237,7 @@ export function capabilityStub(task: PlanTask, variant: string, prefix: string):
     taskQueue: capabilityTaskQueue(variant, prefix),
     startToCloseTimeout: `${task.timeoutSeconds ?? spec.startToCloseTimeoutSeconds}s`,
     scheduleToStartTimeout: `${scheduleToStartSeconds}s`,
-    heartbeatTimeout: `${spec.heartbeatTimeoutSeconds}s`,
+    heartbeatTimeout: `${task.heartbeatTimeoutSeconds ?? spec.heartbeatTimeoutSeconds}s`,
     retry: {
       maximumAttempts: retry.maximumAttempts,
       initialInterval: `${retry.initialIntervalSeconds}s`,

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { approvalPolicySchema } from '../approval';
 import { durationSchema } from '../duration';
-import { KNOWN_CAPABILITIES } from '../capabilities';
+import { capabilityAlternates, capabilitySpec, KNOWN_CAPABILITIES } from '../capabilities';
 import { findCycle, findUnknownDependencies } from '../graph';
 import { issuesFromZod, type Validated, type ValidationIssue } from '../validation';
 import { RUN_ID_PATTERN, TENANT_ID_PATTERN } from '../workflow-ids';
@@ -36,9 +36,14 @@ export const planTaskSchema = z.object({
   capability: z.string().min(1, 'name the capability this task needs'),
   input: z.record(z.string(), z.unknown()).default({}),
   dependsOn: z.array(z.string()).default([]),
-  timeoutSeconds: z.number().int().positive('must be a positive whole number of seconds').optional(),
+  timeoutSeconds: z.number().int('must be a positive whole number of seconds').positive('must be a positive whole number of seconds').optional(),
   /** How long the task may wait for a worker before the run reports it and escalates (default: the capability's). */
-  scheduleToStartTimeoutSeconds: z.number().int().positive('must be a positive whole number of seconds').optional(),
+  scheduleToStartTimeoutSeconds: z.number().int('must be a positive whole number of seconds').positive('must be a positive whole number of seconds').optional(),
+  /**
+   * How long a silent worker may hold the task before another takes over from its last checkpoint (default: the
+   * capability's). Shorter means faster failover and more heartbeats.
+   */
+  heartbeatTimeoutSeconds: z.number().int('must be a positive whole number of seconds').positive('must be a positive whole number of seconds').optional(),
   retry: taskRetrySchema.optional(),
 });
 export type PlanTask = z.output<typeof planTaskSchema>;
@@ -89,6 +94,15 @@ function crossFieldIssues(run: DeliveryRun, knownCapabilities: readonly string[]
       issues.push({
         path: `plan.tasks[${index}].capability`,
         message: `unknown capability "${task.capability}"; known: ${knownCapabilities.join(', ')}`,
+      });
+    }
+    // The override applies to every variant the ladder may swap to, so it must fit the shortest attempt.
+    const variants = [task.capability, ...capabilityAlternates(task.capability)].map(capabilitySpec).filter((spec) => spec !== undefined);
+    const attemptSeconds = task.timeoutSeconds ?? (variants.length > 0 ? Math.min(...variants.map((spec) => spec.startToCloseTimeoutSeconds)) : undefined);
+    if (task.heartbeatTimeoutSeconds !== undefined && attemptSeconds !== undefined && task.heartbeatTimeoutSeconds >= attemptSeconds) {
+      issues.push({
+        path: `plan.tasks[${index}].heartbeatTimeoutSeconds`,
+        message: `${task.heartbeatTimeoutSeconds} s is not shorter than the attempt's timeout (${attemptSeconds} s${task.timeoutSeconds === undefined ? `, the ${task.capability} default` : ''}): a dead worker would only be noticed when the attempt times out; give less than ${attemptSeconds}, or raise timeoutSeconds`,
       });
     }
   });
