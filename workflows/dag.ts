@@ -25,8 +25,8 @@ export interface DagHooks {
   stopReason?: () => string | undefined;
   /**
    * Wake the scheduler from each node's settlement rather than racing every running node on each step. Same
-   * decisions, far fewer promises: a workflow's promises are each traced by the SDK (a stack trace per promise), so
-   * with 10 nodes running, a race per completion was most of a workflow task's CPU. Callers in workflows pass
+   * decisions, far fewer promises: the SDK records a stack trace for every promise a workflow creates, and with 10
+   * nodes running a race per completion made a good share of a workflow task's CPU. Callers in workflows pass
    * `patched(DAG_WAKE_ON_SETTLE_PATCH)`: runs recorded with the race keep replaying with it.
    */
   wakeOnSettle?: boolean;

@@ -1,8 +1,8 @@
 /**
  * Group commit for calls that each cost a database round trip. The first call runs at once; calls made while a
- * batch is in flight wait and go out together in the next batch. Under load that turns N
- * statements queued behind each other into about two; alone, a call costs what it did. If a shared batch fails, its
- * items are retried one by one, so one bad item fails only its own caller.
+ * batch is in flight wait and go out together in the next batch. Under load that turns N statements queued behind
+ * each other into about two; alone, a call costs what it did. If a shared batch fails, its items are retried one
+ * by one, so one bad item fails only its own caller.
  */
 export function coalesce<I, O>(runBatch: (items: readonly I[]) => Promise<readonly O[]>, maxBatch = 64): (item: I) => Promise<O> {
   // It never waits for company (as PostgreSQL's commit_delay does): a lone call is as fast as without it.
