@@ -31,19 +31,22 @@ export const taskRetrySchema = z.object({
   maximumIntervalSeconds: z.number().positive().optional(),
 });
 
+/** An optional timeout in whole seconds. */
+const wholeSeconds = () => z.number().int('must be a positive whole number of seconds').positive('must be a positive whole number of seconds').optional();
+
 export const planTaskSchema = z.object({
   id: idText('a task id'),
   capability: z.string().min(1, 'name the capability this task needs'),
   input: z.record(z.string(), z.unknown()).default({}),
   dependsOn: z.array(z.string()).default([]),
-  timeoutSeconds: z.number().int('must be a positive whole number of seconds').positive('must be a positive whole number of seconds').optional(),
+  timeoutSeconds: wholeSeconds(),
   /** How long the task may wait for a worker before the run reports it and escalates (default: the capability's). */
-  scheduleToStartTimeoutSeconds: z.number().int('must be a positive whole number of seconds').positive('must be a positive whole number of seconds').optional(),
+  scheduleToStartTimeoutSeconds: wholeSeconds(),
   /**
    * How long a silent worker may hold the task before another takes over from its last checkpoint (default: the
    * capability's). Shorter means faster failover and more heartbeats.
    */
-  heartbeatTimeoutSeconds: z.number().int('must be a positive whole number of seconds').positive('must be a positive whole number of seconds').optional(),
+  heartbeatTimeoutSeconds: wholeSeconds(),
   retry: taskRetrySchema.optional(),
 });
 export type PlanTask = z.output<typeof planTaskSchema>;
