@@ -10,22 +10,13 @@
  */
 import { hostname } from 'node:os';
 import type { Client } from '@temporalio/client';
-import type { TestWorkflowEnvironment } from '@temporalio/testing';
-import { bundleWorkflowCode, DefaultLogger, Runtime, Worker, type WorkflowBundle } from '@temporalio/worker';
+import { bundleWorkflowCode, DefaultLogger, Worker, type WorkflowBundle } from '@temporalio/worker';
 import { startDeliveryRun } from '../../client/delivery';
 import type { DeliveryRunInput } from '../../shared/contract/delivery/input';
 import type { DeliveryResult } from '../../shared/contract/delivery/status';
-import { ADOS_SEARCH_ATTRIBUTES } from '../../shared/contract/search-attributes';
 import { capabilityTaskQueue } from '../../shared/contract/task-queues';
-import { loadConfig, type AdosConfig } from '../../shared/node/config';
-import { migrateToLatest, openDatabase, type DatabaseHandle } from '../../shared/node/db';
-import { createLogger } from '../../shared/node/logger';
-import { createCapabilityWorkers } from '../../workers/capability-worker';
-import { createControlWorker } from '../../workers/control-worker';
-import { bundleWorkflows } from '../../test/helpers/stack';
-import { createDevServerEnv } from '../../test/helpers/toolchain';
 import { median, type BenchReport, type BenchSuite } from '../harness';
-import { benchDatabase } from '../lib/database';
+import { startInProcessStack, type InProcessStack } from '../lib/in-process-stack';
 import type { BareDagInput } from '../workflows/bare-dag';
 
 const WIDTH = 10;
@@ -46,75 +37,17 @@ export function benchDag(): Array<{ id: string; dependsOn: string[] }> {
   return tasks;
 }
 
-interface Stack {
-  env: TestWorkflowEnvironment;
-  client: Client;
-  config: AdosConfig;
-  database: string;
-  db: DatabaseHandle['db'];
-  stop(): Promise<void>;
-}
+type Stack = InProcessStack;
 
-async function startStack(): Promise<Stack> {
-  try {
-    Runtime.install({ logger: new DefaultLogger('ERROR'), telemetryOptions: { logging: { filter: { core: 'ERROR', other: 'ERROR' }, forward: {} } } });
-  } catch {
-    // A Runtime exists already (an earlier suite): keep it.
-  }
-  const env = await createDevServerEnv({ searchAttributes: [...ADOS_SEARCH_ATTRIBUTES] });
-  const stops: Array<() => Promise<void>> = [() => env.teardown()];
-  const workers: Worker[] = [];
-  try {
-    const { url, kind, poolSize, stop } = await benchDatabase();
-    stops.unshift(stop);
-    const database: DatabaseHandle = await openDatabase(url, { poolSize });
-    stops.unshift(() => database.close());
-    await migrateToLatest(database.db);
-    const prefix = `bench${Math.random().toString(36).slice(2, 7)}`;
-    const config = loadConfig({ TEMPORAL_ADDRESS: env.address, ADOS_TASK_QUEUE_PREFIX: prefix });
-    const bare: WorkflowBundle = await bundleWorkflowCode({ workflowsPath: require.resolve('../workflows/bare-dag'), logger: new DefaultLogger('WARN') });
-    workers.push(
-      await createControlWorker({
-        connection: env.nativeConnection,
-        namespace: 'default',
-        taskQueuePrefix: prefix,
-        db: database.db,
-        identity: `bench-control@${hostname()}`,
-        workflowBundle: await bundleWorkflows(),
-        shutdownGraceTime: '2s',
-      }),
-      ...(await createCapabilityWorkers({
-        connection: env.nativeConnection,
-        namespace: 'default',
-        taskQueuePrefix: prefix,
-        capabilities: [CAPABILITY],
-        db: database.db,
-        logger: createLogger('bench-noop', 'warn'),
-        identity: `bench-noop@${hostname()}`,
-        maxConcurrent: 2 * MAX_PARALLEL,
-        shutdownGraceTime: '2s',
-      })),
-      await Worker.create({ connection: env.nativeConnection, namespace: 'default', taskQueue: `${prefix}.bare`, workflowBundle: bare, identity: `bench-bare@${hostname()}` }),
-    );
-    const running = workers.map((w) => w.run());
-    stops.unshift(async () => {
-      for (const w of workers) if (w.getState() === 'RUNNING') w.shutdown();
-      await Promise.allSettled(running);
-    });
-    return {
-      env,
-      client: env.client,
-      config,
-      database: kind,
-      db: database.db,
-      stop: async () => {
-        for (const stop of stops) await stop();
-      },
-    };
-  } catch (error) {
-    for (const stop of stops) await stop().catch(() => undefined);
-    throw error;
-  }
+function startStack(): Promise<Stack> {
+  return startInProcessStack({
+    capabilities: [CAPABILITY],
+    maxConcurrent: 2 * MAX_PARALLEL,
+    extraWorkers: async ({ env, prefix }) => {
+      const bare: WorkflowBundle = await bundleWorkflowCode({ workflowsPath: require.resolve('../workflows/bare-dag'), logger: new DefaultLogger('WARN') });
+      return [await Worker.create({ connection: env.nativeConnection, namespace: 'default', taskQueue: `${prefix}.bare`, workflowBundle: bare, identity: `bench-bare@${hostname()}` })];
+    },
+  });
 }
 
 interface Sample {
