@@ -4,7 +4,7 @@
  * store each row once), and the extract activity itself in a MockActivityEnvironment: a miss extracts and commits,
  * the same request then hits; a cancellation before the commit point leaves no cache entry (only content-addressed
  * blobs nobody points at), so the retry extracts again; a schemaSha256 that does not match the schema is refused
- * before anything is written. The full pipeline (workflow, workers, CLI) is in extraction.test.ts.
+ * before anything is written; with slack, a burst of starts does its bookkeeping only once the burst has passed. The full pipeline (workflow, workers, CLI) is in extraction.test.ts.
  */
 import { ApplicationFailure, CancelledFailure } from '@temporalio/common';
 import { MockActivityEnvironment } from '@temporalio/testing';
@@ -12,7 +12,7 @@ import { DefaultLogger } from '@temporalio/worker';
 import type { KyselyPlugin } from 'kysely';
 import { findCacheEntries, type CacheEntryRow } from '../../activities/extraction/cache';
 import { batchedCacheAccess, directCacheAccess } from '../../activities/extraction/cache-access';
-import { createExtractionWorkerActivities, type ExtractionWorkerActivities } from '../../activities/extraction/extract';
+import { BURST_QUIET_MS, createExtractionWorkerActivities, type ExtractionWorkerActivities } from '../../activities/extraction/extract';
 import { generateArtifacts } from '../../activities/extraction/generators';
 import { GENERATOR_VERSIONS } from '../../activities/extraction/generators/version';
 import { artifactRefs, cacheKey, outputSha256, schemaSha256, sha256 } from '../../activities/extraction/hashing';
@@ -272,5 +272,52 @@ describe('the extract activity', () => {
     expect([await count('schema_cache'), await count('extraction_artifacts')]).toEqual([entries, blobs]);
     expect(await blobRows(shas(extraction(agent).refs))).toEqual([]);
     expect(await cacheRows('mismatch_t')).toEqual([]);
+  });
+
+  test('with slack, a burst of starts looks up only once the burst has passed; without slack, at once', async () => {
+    const burstAgents = schemas(agentDocument('Burst A', []), agentDocument('Burst B', []), agentDocument('Burst C', []), agentDocument('No slack', []));
+    const lookups: Array<{ agent: string; at: number }> = [];
+    const batched = batchedCacheAccess(db);
+    const keyToAgent = new Map([...burstAgents.values()].map((a) => [extraction(a).key, a.name]));
+    const recording = {
+      ...batched,
+      find: (tenantId: string, key: string) => {
+        lookups.push({ agent: keyToAgent.get(key) ?? key, at: Date.now() });
+        return batched.find(tenantId, key);
+      },
+    };
+    const waits: number[] = [];
+    const worker = createExtractionWorkerActivities({ db, logger: createLogger('test', 'warn'), workerIdentity: 'w2', cache: recording });
+    const start = (name: string, simulatedWorkMs: number): Promise<ExtractAgentResult> => environment().run(worker.extractAgent, request('burst_t', burstAgents.get(name)!, { simulatedWorkMs }));
+
+    // Three starts 4 ms apart, each with 200 ms of slack: nobody looks up before the worker was quiet for BURST_QUIET_MS.
+    const runs: Array<Promise<ExtractAgentResult>> = [];
+    let lastStart = 0;
+    for (const name of ['Burst A', 'Burst B', 'Burst C']) {
+      if (runs.length > 0) await new Promise((resolve) => setTimeout(resolve, 4));
+      lastStart = Date.now();
+      runs.push(start(name, 200));
+    }
+    const results = await Promise.all(runs);
+    expect(results.map((r) => r.cached)).toEqual([false, false, false]);
+    expect(lookups.map((l) => l.agent).sort()).toEqual(['Burst A', 'Burst B', 'Burst C']);
+    // Timers never fire early; Date.now() has 1 ms steps.
+    for (const lookup of lookups) expect(lookup.at).toBeGreaterThanOrEqual(lastStart + BURST_QUIET_MS - 1);
+    expect(await cacheRows('burst_t')).toHaveLength(3);
+
+    // Without slack (a real extraction) the activity never waits for the gate, even right after a start.
+    const gated = createExtractionWorkerActivities({
+      db,
+      logger: createLogger('test', 'warn'),
+      workerIdentity: 'w3',
+      burst: { arrived: () => undefined, quiet: async (maxWaitMs) => void waits.push(maxWaitMs) },
+    });
+    const noSlack: ExtractAgentResult = await environment().run(gated.extractAgent, request('burst_t', burstAgents.get('No slack')!, { simulatedWorkMs: 0 }));
+    expect(noSlack.cached).toBe(false);
+    expect(waits).toEqual([]);
+    // With slack, at most a quarter of it (and never more than 50 ms).
+    await environment().run(gated.extractAgent, request('burst_t2', burstAgents.get('Burst A')!, { simulatedWorkMs: 80 }));
+    await environment().run(gated.extractAgent, request('burst_t2', burstAgents.get('Burst B')!, { simulatedWorkMs: 1_000 }));
+    expect(waits).toEqual([20, 50]);
   });
 });
