@@ -10,18 +10,18 @@ export interface QuietGate {
   quiet(maxWaitMs: number): Promise<void>;
 }
 
-export function quietGate(quietMs: number, now: () => number = Date.now): QuietGate {
+export function quietGate(quietMs: number): QuietGate {
   if (!Number.isFinite(quietMs) || quietMs < 0) throw new Error(`quietGate: quietMs must be a number of at least 0 (got ${quietMs})`);
   let lastArrival = Number.NEGATIVE_INFINITY;
   return {
     arrived: () => {
-      lastArrival = now();
+      lastArrival = Date.now();
     },
     quiet: async (maxWaitMs) => {
-      const deadline = now() + Math.max(0, maxWaitMs);
+      const deadline = Date.now() + Math.max(0, maxWaitMs);
       for (;;) {
         const wakeAt = Math.min(lastArrival + quietMs, deadline);
-        const left = wakeAt - now();
+        const left = wakeAt - Date.now();
         if (left <= 0) return;
         await new Promise((resolve) => setTimeout(resolve, left));
       }

@@ -25,7 +25,7 @@ import type { EmbeddedPostgres } from '../../shared/node/db/embedded';
 import { createLogger } from '../../shared/node/logger';
 import { agentDocument } from '../helpers/extraction';
 import { startEmbeddedPostgresThread } from '../helpers/embedded-postgres-thread';
-import { eventually } from '../helpers/eventually';
+import { eventually, sleep } from '../helpers/eventually';
 
 let server: EmbeddedPostgres;
 let handle: DatabaseHandle;
@@ -294,7 +294,7 @@ describe('the extract activity', () => {
     const runs: Array<Promise<ExtractAgentResult>> = [];
     let lastStart = 0;
     for (const name of ['Burst A', 'Burst B', 'Burst C']) {
-      if (runs.length > 0) await new Promise((resolve) => setTimeout(resolve, 4));
+      if (runs.length > 0) await sleep(4);
       lastStart = Date.now();
       runs.push(start(name, 200));
     }
