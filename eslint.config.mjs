@@ -1,7 +1,10 @@
-// Workflows (and the contract they import) must stay deterministic: no Node builtins, no I/O
-// libraries. Temporal's bundler would also refuse most of them, but later and less clearly.
+// Two checks over the whole tree (`npm run lint` = `eslint .`):
+// - ados/layers (lint/layers.mjs): the import arrows between layers and kinds of ../shared/DESIGN.md.
+// - Workflows (and the contract they import) stay deterministic: no Node builtins, no I/O libraries. Temporal's
+//   bundler would also refuse most of them, but later and less clearly.
 import tseslint from 'typescript-eslint';
 import { builtinModules } from 'node:module';
+import layers from './lint/layers.mjs';
 
 const banned = [
   ...builtinModules.flatMap((m) => [m, `node:${m}`]),
@@ -16,10 +19,15 @@ const banned = [
 ];
 
 export default tseslint.config(
-  { ignores: ['node_modules/**', 'dist/**', '.ados/**'] },
+  { ignores: ['node_modules/**', 'dist/**', '.ados/**', 'bench/results/**', 'test/histories/**'] },
+  {
+    files: ['**/*.ts'],
+    extends: [tseslint.configs.base],
+    plugins: { ados: layers },
+    rules: { 'ados/layers': 'error' },
+  },
   {
     files: ['workflows/**/*.ts', 'shared/contract/**/*.ts'],
-    extends: [tseslint.configs.base],
     rules: {
       'no-restricted-imports': [
         'error',
@@ -29,10 +37,6 @@ export default tseslint.config(
             message: 'workflows/ and shared/contract/ are deterministic and bundle-safe: do I/O in an activity (activities/) and import it as a type only.',
             allowTypeImports: true,
           })),
-          patterns: [
-            { group: ['**/shared/node/**', '**/shared/node'], message: 'shared/node is Node-only; workflows may import its types only.', allowTypeImports: true },
-            { group: ['**/activities/**', '**/activities'], message: 'workflows call activities through proxyActivities; import their types only.', allowTypeImports: true },
-          ],
         },
       ],
     },

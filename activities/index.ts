@@ -1,4 +1,5 @@
 import type { Db } from '../shared/node/db';
+import { createAuditActivities } from './common/audit-activities';
 import { createDeliveryControlActivities } from './delivery/control-activities';
 import { createRoutingActivities, type TemporalDeps } from './delivery/routing-activities';
 import { createExtractionControlActivities } from './extraction/control-activities';
@@ -15,6 +16,7 @@ export interface ControlActivityDeps {
 /** Control-plane activities (everything that touches the database), served on the control queue. */
 export function createActivities(deps: ControlActivityDeps) {
   return {
+    ...createAuditActivities(deps.db),
     ...createDeliveryControlActivities(deps.db),
     ...createRoutingActivities(deps.temporal),
     ...createExtractionControlActivities(deps.db),
@@ -22,4 +24,4 @@ export function createActivities(deps: ControlActivityDeps) {
 }
 
 export type ControlActivities = ReturnType<typeof createActivities>;
-export { createCapabilityActivities, CAPABILITY_HANDLERS } from './capabilities';
+export { createCapabilityActivities, CAPABILITY_HANDLERS } from './capability-activities';

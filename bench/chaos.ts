@@ -1,19 +1,20 @@
 /**
  * `npm run chaos -- --runs 50 --kill-every 5s --duration 3m`: delivery runs under fire.
  *
- * Starts the stack as processes (bench/lib/process-stack.ts: Temporal dev server on a file, PGlite or DATABASE_URL,
- * the control worker, --workers capability workers serving batch, build and deploy), starts --runs delivery runs
+ * Starts the stack as processes (bench/lib/process-stack.ts: Temporal dev server on a file, the benchmark database of
+ * bench/lib/database.ts, the control worker, --workers capability workers serving batch, build and deploy), starts --runs delivery runs
  * (build → batch → deploy in dev and stage, no prod) spread over the first 60 % of --duration, and meanwhile
  * SIGKILLs a random capability worker every --kill-every (starting a replacement at once) and kill -9's the Temporal
  * server once (at --restart-at of the duration), starting it again on the same file. Then it stops the chaos, waits
  * up to --drain for the runs to finish, and reports (stdout, and bench/results/chaos.{md,json}):
  *
- *   runs completed / failed / stuck, duplicate side effects (must be 0), missing effects, kill → resumed attempt
- *   (mean, median, max, from the attempts table), work redone, writes refused by the fence.
+ *   runs completed / failed / stuck, missing effects and releases (must be 0), kill → resumed attempt (mean, median,
+ *   max, from the attempts table), duplicate writes the unique constraints refused (items redone, per killed attempt
+ *   and in all; releases found already recorded), writes refused by the fence.
  *
  * Options: --workers 3, --items 3000 (a batch task gets between half of it and all of it), --checkpoint-every 250,
- * --item-work-ms 2, --restart-at 0.5, --drain 3m, --dir <path> (default a temp dir), DATABASE_URL=postgres://… for a
- * server instead of PGlite. Tasks retry up to 20 times here (a run should survive many kills).
+ * --item-work-ms 2, --restart-at 0.5, --drain 3m, --dir <path> (default a temp dir). Tasks retry up to 20 times here
+ * (a run should survive many kills).
  */
 import fs from 'node:fs';
 import os from 'node:os';
@@ -22,7 +23,8 @@ import { Command } from 'commander';
 import { sql } from 'kysely';
 import { startDeliveryRun } from '../client/delivery';
 import { CAPABILITIES } from '../shared/contract/capabilities';
-import { median, toMarkdown, writeReport, type BenchMetric } from './harness';
+import { median, writeReport, type BenchMetric } from './harness';
+import { effectsAccount } from './lib/effects-account';
 import { failoversAfterKill, parseDuration, startProcessStack, waitReady, type Failover, type ProcessStack } from './lib/process-stack';
 
 interface ChaosOptions {
@@ -36,7 +38,6 @@ interface ChaosOptions {
   restartAt: number;
   drainMs: number;
   dir: string;
-  databaseUrl?: string;
 }
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -79,7 +80,6 @@ function parseOptions(argv: string[]): ChaosOptions {
     restartAt: o.restartAt,
     drainMs: parseDuration(o.drain, '--drain'),
     dir: o.dir ?? fs.mkdtempSync(path.join(os.tmpdir(), 'ados-chaos-')),
-    databaseUrl: process.env.DATABASE_URL || undefined,
   };
 }
 
@@ -117,7 +117,7 @@ interface Kill {
 
 async function runChaos(options: ChaosOptions): Promise<void> {
   say(`starting the stack in ${options.dir}`);
-  const stack: ProcessStack = await startProcessStack({ dir: options.dir, databaseUrl: options.databaseUrl, shutdownGrace: '10s', log: say });
+  const stack: ProcessStack = await startProcessStack({ dir: options.dir, shutdownGrace: '10s', log: say });
   let nextWorker = 0;
   const spawnWorker = () => stack.startWorker(`chaos-w${++nextWorker}`, CAPS);
   const ready = new Set<string>();
@@ -218,23 +218,15 @@ async function report(
   const stuck = data.workflowIds.length - succeeded - failed;
   const failedReasons = await db.selectFrom('runs').select(['workflow_id', 'result']).where('workflow_id', 'in', ids).where('status', 'not in', ['succeeded', 'running']).execute();
 
-  // Side effects: rows per key (must be one), and every finished batch task has all its items.
-  const dup = await sql<{ rows: string; keys: string }>`
-    SELECT count(*) AS rows, count(DISTINCT (workflow_id, environment, task_id, item)) AS keys FROM effects`.execute(db);
-  const duplicateEffects = Number(dup.rows[0].rows) - Number(dup.rows[0].keys);
-  const releaseDup = await sql<{ rows: string; keys: string }>`
-    SELECT count(*) AS rows, count(DISTINCT (workflow_id, environment)) AS keys FROM releases`.execute(db);
-  const duplicateReleases = Number(releaseDup.rows[0].rows) - Number(releaseDup.rows[0].keys);
-  const missing = await sql<{ tasks: string; missing: string }>`
-    SELECT count(*) AS tasks, coalesce(sum((t.output->>'items')::int - e.n), 0) AS missing
+  const effects = await effectsAccount(db, data.workflowIds);
+  // Releases: one per run and environment (unique); a deploy attempt that finds its release recorded says so (created: false).
+  const releases = await sql<{ deploys: string; found: string; missing: string }>`
+    SELECT count(*) AS deploys,
+           count(*) FILTER (WHERE t.output->>'created' = 'false') AS found,
+           count(*) FILTER (WHERE r.id IS NULL) AS missing
     FROM tasks t
-    JOIN (SELECT workflow_id, environment, task_id, count(*) AS n FROM effects GROUP BY 1, 2, 3) e
-      ON e.workflow_id = t.workflow_id AND e.environment = t.environment AND e.task_id = t.task_id
-    WHERE t.capability = 'batch' AND t.state = 'succeeded'`.execute(db);
-  const attempts = await db.selectFrom('task_attempts').select(['redone', 'attempt', 'outcome']).where('workflow_id', 'in', ids).execute();
-  const redone = attempts.reduce((sum, a) => sum + a.redone, 0);
-  const maxRedone = Math.max(0, ...attempts.map((a) => a.redone));
-  const fenced = Number((await db.selectFrom('fenced_writes').select((eb) => eb.fn.countAll().as('n')).executeTakeFirstOrThrow()).n);
+    LEFT JOIN releases r ON r.workflow_id = t.workflow_id AND r.environment = t.environment
+    WHERE t.capability = 'deploy' AND t.state = 'succeeded' AND t.workflow_id IN (${sql.join(ids)})`.execute(db);
 
   // Kill → resumed attempt, from the attempts table.
   const failovers: Failover[] = [];
@@ -247,15 +239,18 @@ async function report(
   const round = (n: number) => Number(n.toFixed(2));
   const heartbeat = CAPABILITIES.batch.heartbeatTimeoutSeconds;
 
+  const redonePerKill = resumed.map((f) => f.redone ?? 0);
+
   const metrics: BenchMetric[] = [
     { name: 'runs started', value: data.workflowIds.length, unit: 'runs', target: { op: '>=', value: options.runs } },
     { name: 'runs completed', value: succeeded, unit: 'runs', target: { op: '>=', value: options.runs } },
     { name: 'runs failed', value: failed, unit: 'runs', target: { op: '<=', value: 0 } },
     { name: 'runs stuck (not finished after the drain)', value: stuck, unit: 'runs', target: { op: '<=', value: 0 } },
-    { name: 'duplicate side effects (effects rows beyond one per item)', value: duplicateEffects, unit: 'rows', target: { op: '<=', value: 0 } },
-    { name: 'duplicate releases', value: duplicateReleases, unit: 'rows', target: { op: '<=', value: 0 } },
-    { name: 'missing effects in finished batch tasks', value: Number(missing.rows[0].missing), unit: 'items', target: { op: '<=', value: 0 } },
-    { name: 'batch tasks finished', value: Number(missing.rows[0].tasks), unit: 'tasks' },
+    { name: 'missing effects in finished batch tasks', value: effects.missingEffects, unit: 'items', target: { op: '<=', value: 0 } },
+    { name: 'batch tasks finished', value: effects.batchTasksFinished, unit: 'tasks' },
+    { name: 'finished deploys without their release', value: Number(releases.rows[0].missing), unit: 'deploys', target: { op: '<=', value: 0 } },
+    { name: 'deploys finished', value: Number(releases.rows[0].deploys), unit: 'deploys' },
+    { name: 'deploys that found their release already recorded (second insert refused by the unique constraint)', value: Number(releases.rows[0].found), unit: 'deploys' },
     { name: 'worker kills (SIGKILL)', value: data.kills.length, unit: 'kills' },
     { name: 'batch attempts killed in flight', value: failovers.length, unit: 'attempts' },
     { name: 'killed attempts resumed on another worker', value: resumed.length, unit: 'attempts', target: { op: '>=', value: failovers.length } },
@@ -263,17 +258,21 @@ async function report(
     { name: 'kill → resumed attempt, median', value: round(latencies.length ? median(latencies) : 0), unit: 's' },
     { name: 'kill → resumed attempt, max', value: round(Math.max(0, ...latencies)), unit: 's' },
     { name: 'kill → resumed attempt, max (kills away from the server restart)', value: round(Math.max(0, ...awayFromRestart)), unit: 's' },
-    { name: 'work redone (items found already written)', value: redone, unit: 'items' },
-    { name: 'work redone by one attempt, max', value: maxRedone, unit: 'items', target: { op: '<=', value: options.checkpointEvery } },
-    { name: 'batch attempts', value: attempts.length, unit: 'attempts' },
+    { name: 'items redone per killed attempt (by the attempt that resumed it), median', value: redonePerKill.length ? median(redonePerKill) : 0, unit: 'items' },
+    { name: 'items redone per killed attempt, max', value: Math.max(0, ...redonePerKill), unit: 'items', target: { op: '<=', value: options.checkpointEvery } },
+    { name: 'item writes refused as duplicates by the unique constraint (redone, all attempts)', value: effects.duplicateWritesRefused, unit: 'items' },
+    { name: 'items redone by one attempt, max', value: effects.maxRedoneByOneAttempt, unit: 'items', target: { op: '<=', value: options.checkpointEvery } },
+    { name: 'batch attempts', value: effects.attempts, unit: 'attempts' },
     // Kills leave an attempt open (no outcome); an error (e.g. from the database) closes it as failed.
-    { name: 'batch attempts failed with an error', value: attempts.filter((a) => a.outcome === 'failed').length, unit: 'attempts', target: { op: '<=', value: 0 } },
-    { name: 'writes refused by the fence', value: fenced, unit: 'writes' },
+    { name: 'batch attempts failed with an error', value: effects.attemptsFailed, unit: 'attempts', target: { op: '<=', value: 0 } },
+    { name: 'writes refused by the fence (claims, effects, checkpoints)', value: effects.fencedWrites, unit: 'writes' },
+    { name: 'effect items in writes refused by the fence', value: effects.fencedItems, unit: 'items' },
     { name: 'Temporal server down (kill -9 → answering again)', value: data.restart ? round((data.restart.upAt - data.restart.killedAt) / 1000) : 0, unit: 's' },
   ];
   const notes = [
-    `Command: npm run chaos -- --runs ${options.runs} --kill-every ${options.killEveryMs / 1000}s --duration ${options.durationMs / 1000}s --workers ${options.workers} --items ${options.items} --checkpoint-every ${options.checkpointEvery} --item-work-ms ${options.itemWorkMs}${options.databaseUrl ? ' (DATABASE_URL: PostgreSQL server)' : ' (PGlite)'}`,
+    `Command: npm run chaos -- --runs ${options.runs} --kill-every ${options.killEveryMs / 1000}s --duration ${options.durationMs / 1000}s --workers ${options.workers} --items ${options.items} --checkpoint-every ${options.checkpointEvery} --item-work-ms ${options.itemWorkMs} --restart-at ${options.restartAt} --drain ${options.drainMs / 1000}s; database: ${stack.database}.`,
     `Plans: build → batch → deploy in dev and stage; tasks retry up to ${RETRY.maximumAttempts} times; batch heartbeatTimeout ${heartbeat} s (registry), retry initial interval ${CAPABILITIES.batch.retry.initialIntervalSeconds} s ×${CAPABILITIES.batch.retry.backoffCoefficient} per attempt.`,
+    'A duplicate effect or release cannot exist (unique constraints); what the tables say instead is how much was redone: an attempt that resumes writes again the items its killed predecessor wrote past the last checkpoint, and the constraint skips them (task_attempts.redone). Missing effects and releases are what could go wrong.',
     'Kill → resumed attempt: from the chaos tool\'s kill time to task_attempts.started_at of the next attempt of each batch attempt the killed worker had in flight. It includes the heartbeat timeout and the retry backoff (which grows for a task killed several times), and, for kills around the server restart, the outage.',
     `Chaos lasted ${round(data.chaosMs / 1000)} s including the drain.`,
     ...data.startErrors.map((e) => `start error: ${e}`),
@@ -284,9 +283,9 @@ async function report(
     description: `Delivery runs while capability workers are SIGKILLed every ${options.killEveryMs / 1000} s and the Temporal server is killed -9 and restarted once.`,
     metrics,
     notes,
-    samples: { killToResumedAttemptSeconds: latencies, redonePerAttempt: attempts.map((a) => a.redone) },
+    samples: { killToResumedAttemptSeconds: latencies, redonePerKilledAttempt: redonePerKill },
   });
-  process.stdout.write(`\n${toMarkdown({ benchmark: 'chaos', description: '', metrics, notes }, new Date().toISOString())}\n`);
+  process.stdout.write(`\n${fs.readFileSync(paths.markdown, 'utf8')}\n`);
   say(`report: ${paths.markdown}`);
 }
 

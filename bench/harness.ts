@@ -1,10 +1,13 @@
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { join } from 'node:path';
+import { z } from 'zod';
 
 /**
- * Benchmarks report figures with their targets; they never assert. `npm run bench` writes each
- * report as JSON and as a markdown table under bench/results/.
+ * Benchmarks report figures with their targets; they never assert. `npm run bench` (and `npm run chaos`) write each
+ * report as JSON and as a markdown table under bench/results/, with the commit they measured, and rewrite
+ * bench/results/summary.md: every target of every result file and whether it is met.
  */
 export interface BenchMetric {
   name: string;
@@ -29,7 +32,19 @@ export interface BenchSuite {
   run(): Promise<BenchReport>;
 }
 
+/** The code a report measured: HEAD, and the files that differed from it (the results directory aside). */
+export interface MeasuredCommit {
+  /** `git rev-parse HEAD`, or undefined outside a git checkout (then `error` says why). */
+  sha?: string;
+  dirty: boolean;
+  /** `git status --porcelain` paths, bench/results excluded (a run's own reports are not what it measured). */
+  changedFiles: string[];
+  error?: string;
+}
+
 export const RESULTS_DIR = join(__dirname, 'results');
+const PROJECT_ROOT = join(__dirname, '..');
+export const SUMMARY_FILE = join(RESULTS_DIR, 'summary.md');
 
 export function targetMet(metric: BenchMetric): boolean | undefined {
   if (!metric.target) return undefined;
@@ -42,21 +57,48 @@ export function median(values: number[]): number {
   return sorted.length % 2 === 1 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
 }
 
-export function toMarkdown(report: BenchReport, recordedAt: string): string {
-  const fmt = (n: number) => (Number.isInteger(n) ? String(n) : n.toFixed(3));
+export function measuredCommit(): MeasuredCommit {
+  const git = (...args: string[]) => execFileSync('git', args, { cwd: PROJECT_ROOT, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+  try {
+    const sha = git('rev-parse', 'HEAD').trim();
+    const changedFiles = git('status', '--porcelain', '--', '.', ':(exclude)bench/results')
+      .split('\n')
+      .filter((line) => line.trim() !== '')
+      .map((line) => line.slice(3));
+    return { sha, dirty: changedFiles.length > 0, changedFiles };
+  } catch (error) {
+    return { dirty: true, changedFiles: [], error: `not measured from a git checkout: ${(error as Error).message.split('\n')[0]}` };
+  }
+}
+
+/** Up to `max` names, then "… and N more". */
+function someOf(names: string[], max = 10): string {
+  return names.length <= max ? names.join(', ') : `${names.slice(0, max).join(', ')} … and ${names.length - max} more`;
+}
+
+export function describeCommit(commit: MeasuredCommit): string {
+  if (!commit.sha) return `commit unknown (${commit.error})`;
+  if (!commit.dirty) return `commit ${commit.sha}`;
+  return `commit ${commit.sha} with uncommitted changes in ${commit.changedFiles.length} file(s): ${someOf(commit.changedFiles)}`;
+}
+
+const fmt = (n: number) => (Number.isInteger(n) ? String(n) : n.toFixed(3));
+const metCell = (metric: BenchMetric) => {
+  const met = targetMet(metric);
+  return met === undefined ? '' : met ? 'yes' : 'NO';
+};
+
+export function toMarkdown(report: BenchReport, recordedAt: string, commit: MeasuredCommit): string {
   const lines = [
     `# ${report.benchmark}`,
     '',
     report.description,
     '',
-    `Recorded ${recordedAt} on ${cpus().length} cores, Node ${process.version}.`,
+    `Recorded ${recordedAt} on ${cpus().length} cores, Node ${process.version}; measured ${describeCommit(commit)}.`,
     '',
     '| metric | value | unit | target | met |',
     '|---|---|---|---|---|',
-    ...report.metrics.map((m) => {
-      const met = targetMet(m);
-      return `| ${m.name} | ${fmt(m.value)} | ${m.unit} | ${m.target ? `${m.target.op} ${m.target.value}` : ''} | ${met === undefined ? '' : met ? 'yes' : 'NO'} |`;
-    }),
+    ...report.metrics.map((m) => `| ${m.name} | ${fmt(m.value)} | ${m.unit} | ${m.target ? `${m.target.op} ${m.target.value}` : ''} | ${metCell(m)} |`),
   ];
   if (report.notes?.length) lines.push('', ...report.notes.map((n) => `- ${n}`));
   return `${lines.join('\n')}\n`;
@@ -65,12 +107,60 @@ export function toMarkdown(report: BenchReport, recordedAt: string): string {
 export function writeReport(report: BenchReport): { json: string; markdown: string } {
   mkdirSync(RESULTS_DIR, { recursive: true });
   const recordedAt = new Date().toISOString();
+  const commit = measuredCommit();
   const json = join(RESULTS_DIR, `${report.benchmark}.json`);
   const markdown = join(RESULTS_DIR, `${report.benchmark}.md`);
-  writeFileSync(
-    json,
-    `${JSON.stringify({ ...report, recordedAt, machine: { cpus: cpus().length, node: process.version } }, null, 2)}\n`,
-  );
-  writeFileSync(markdown, toMarkdown(report, recordedAt));
+  writeFileSync(json, `${JSON.stringify({ ...report, recordedAt, commit, machine: { cpus: cpus().length, node: process.version } }, null, 2)}\n`);
+  writeFileSync(markdown, toMarkdown(report, recordedAt, commit));
+  writeSummary();
   return { json, markdown };
+}
+
+/** What summary.md reads from each result file (files written before the commit was recorded lack it). */
+const resultFileSchema = z.object({
+  benchmark: z.string(),
+  recordedAt: z.string(),
+  commit: z.object({ sha: z.string().optional(), dirty: z.boolean(), changedFiles: z.array(z.string()), error: z.string().optional() }).optional(),
+  metrics: z.array(
+    z.object({
+      name: z.string(),
+      value: z.number(),
+      unit: z.string(),
+      target: z.object({ op: z.enum(['<=', '>=']), value: z.number() }).optional(),
+    }),
+  ),
+});
+
+/** bench/results/summary.md: each result file's targets, met or not, and the commit it measured. */
+export function summaryMarkdown(files: Array<{ file: string; content: string }>): string {
+  const lines = [
+    '# Benchmark summary',
+    '',
+    'Written by `npm run bench` and `npm run chaos` from the result files beside it; each line is one target.',
+    '',
+    '| benchmark | target | value | met | recorded | commit |',
+    '|---|---|---|---|---|---|',
+  ];
+  for (const { file, content } of files) {
+    const parsed = resultFileSchema.safeParse(JSON.parse(content));
+    if (!parsed.success) throw new Error(`bench/results/${file} is not a benchmark result: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
+    const result = parsed.data;
+    const commit = result.commit ? `${result.commit.sha?.slice(0, 12) ?? 'unknown'}${result.commit.dirty ? ' (dirty)' : ''}` : 'not recorded';
+    const md = file.replace(/\.json$/, '.md');
+    for (const metric of result.metrics.filter((m) => m.target)) {
+      lines.push(
+        `| [${result.benchmark}](${md}) | ${metric.name} ${metric.target!.op} ${metric.target!.value} ${metric.unit} | ${fmt(metric.value)} | ${metCell(metric)} | ${result.recordedAt} | ${commit} |`,
+      );
+    }
+  }
+  return `${lines.join('\n')}\n`;
+}
+
+export function writeSummary(): string {
+  const files = readdirSync(RESULTS_DIR)
+    .filter((f) => f.endsWith('.json'))
+    .sort()
+    .map((file) => ({ file, content: readFileSync(join(RESULTS_DIR, file), 'utf8') }));
+  writeFileSync(SUMMARY_FILE, summaryMarkdown(files));
+  return SUMMARY_FILE;
 }

@@ -1,10 +1,10 @@
 /**
  * `npm run bench [-- name ...]`: runs every suite in bench/suites (or the named ones) one after
- * another and writes bench/results/<name>.json and .md.
+ * another, writes bench/results/<name>.json and .md, and rewrites bench/results/summary.md.
  */
 import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { type BenchSuite, targetMet, writeReport } from './harness';
+import { type BenchSuite, SUMMARY_FILE, targetMet, writeReport } from './harness';
 
 async function main(): Promise<void> {
   const wanted = process.argv.slice(2);
@@ -29,6 +29,7 @@ async function main(): Promise<void> {
     }
     process.stdout.write(`  → ${paths.markdown} (${((Date.now() - started) / 1000).toFixed(1)} s)\n`);
   }
+  process.stdout.write(`[bench] every target: ${SUMMARY_FILE}\n`);
 }
 
 main().catch((error) => {

@@ -1,14 +1,23 @@
-import { Command, CommanderError } from 'commander';
+import { Command, Help } from 'commander';
+import { runProgram } from '../shared/node/command-line';
 import { registerApprovalCommands } from './commands/approve';
 import { registerExtractionCommands } from './commands/extract';
 import { registerPendingCommand } from './commands/pending';
 import { registerResolveCommand } from './commands/resolve';
 import { registerRunCommands } from './commands/run';
-import { registerWorkerCommand } from './commands/worker';
 import { registerWorkersCommand } from './commands/workers';
-import { EXIT, exitCodeFor } from './exit-codes';
+import { exitCodeFor } from './exit-codes';
 
-/** The `ados` command line. Exit codes: see client/exit-codes.ts and the README. */
+/**
+ * `ados worker` is a program of its own, the worker process (workers/main.ts): the `ados` binary
+ * (client/bin/ados.cjs) hands it that command, so client/ never imports workers/. It is listed in `ados --help`
+ * all the same.
+ */
+const WORKER_LISTING = new Command('worker').description(
+  'run a worker process: --role control, or --capabilities a,b (its flags: ados worker --help)',
+);
+
+/** The `ados` command line. Exit codes: see shared/node/command-line.ts and the README. */
 export function buildProgram(): Command {
   const program = new Command('ados')
     .description('ADOS, the Agentic Delivery OS: start, inspect and approve durable delivery runs on Temporal')
@@ -18,9 +27,15 @@ export function buildProgram(): Command {
   registerApprovalCommands(program);
   registerPendingCommand(program);
   registerResolveCommand(program);
-  registerWorkerCommand(program);
   registerWorkersCommand(program);
   registerExtractionCommands(program);
+  program.configureHelp({
+    visibleCommands(command) {
+      const listed = Help.prototype.visibleCommands.call(this, command);
+      if (command === program) listed.splice(listed.findIndex((c) => c.name() === 'workers'), 0, WORKER_LISTING);
+      return listed;
+    },
+  });
   for (const command of program.commands) {
     command.exitOverride();
     for (const sub of command.commands) sub.exitOverride();
@@ -28,21 +43,7 @@ export function buildProgram(): Command {
   return program;
 }
 
-export async function runCli(args: string[]): Promise<number> {
-  let code: number = EXIT.ok;
-  try {
-    await buildProgram().parseAsync(args, { from: 'user' });
-  } catch (error) {
-    if (error instanceof CommanderError) {
-      // Help and version exit 0; usage errors were already printed by commander.
-      code = error.exitCode === 0 ? EXIT.ok : EXIT.invalidInput;
-    } else {
-      code = exitCodeFor(error);
-      process.stderr.write(`ados: ${(error as Error).message ?? String(error)}\n`);
-    }
-  }
-  process.exitCode = code;
-  return code;
+/** Runs the `ados` client CLI with these arguments; resolves with the exit code (also set as process.exitCode). */
+export function runCli(args: string[]): Promise<number> {
+  return runProgram(buildProgram(), args, exitCodeFor);
 }
-
-if (require.main === module) void runCli(process.argv.slice(2));

@@ -1,8 +1,9 @@
+/** The typed client API for schema extraction; `ados extract` and `ados schema` are thin layers over it. */
 import { mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import { type Client, WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError } from '@temporalio/client';
-import { setHash8 } from '../activities/extraction/hashing';
-import { loadArtifactContents } from '../activities/extraction/store';
+import { setHash8 } from '../shared/node/extraction/hashing';
+import { loadArtifactContents } from '../shared/node/extraction/store';
 import {
   extractionProgressQuery,
   validateExtractionInput,
@@ -20,11 +21,11 @@ import { InputValidationError } from '../shared/contract/validation';
 import { EXTRACTION_SET_PATTERN, extractionWorkflowId } from '../shared/contract/workflow-ids';
 import { type AdosConfig, webUiWorkflowUrl } from '../shared/node/config';
 import { openDatabase, type DatabaseHandle, type Db } from '../shared/node/db';
-import { planExtraction } from '../activities/extraction/cache';
-import { RunNotFoundError } from './delivery';
+import { planExtraction } from '../shared/node/extraction/cache';
+import { RunNotFoundError } from './common/run-errors';
 
-/** The typed client API for schema extraction; `ados extract` and `ados schema` are thin layers over it. */
-export const SCHEMA_FILE = /\.(ya?ml|json)$/i;
+/** The files a schema directory's agents are read from. */
+const SCHEMA_FILE = /\.(ya?ml|json)$/i;
 
 export interface ReadSchemas {
   sources: SchemaSource[];

@@ -5,6 +5,7 @@
  */
 import type { Client } from '@temporalio/client';
 import { capabilitySpec, KNOWN_CAPABILITIES } from '../shared/contract/capabilities';
+import { capabilityListProblem } from '../shared/contract/capability-list';
 import type { CapabilityQueueReport } from '../shared/contract/routing';
 import { POLLER_STALE_AFTER_SECONDS } from '../shared/contract/routing';
 import { InputValidationError } from '../shared/contract/validation';
@@ -35,12 +36,8 @@ export async function listCapabilityWorkers(
   config: Pick<AdosConfig, 'temporalNamespace' | 'taskQueuePrefix'>,
   capabilities: readonly string[] = KNOWN_CAPABILITIES,
 ): Promise<WorkersReport> {
-  const unknown = capabilities.filter((c) => !capabilitySpec(c));
-  if (unknown.length > 0) {
-    throw new InputValidationError('--capabilities', [
-      { path: '--capabilities', message: `unknown capabilit${unknown.length > 1 ? 'ies' : 'y'} ${unknown.join(', ')}; known: ${KNOWN_CAPABILITIES.join(', ')}` },
-    ]);
-  }
+  const problem = capabilityListProblem(capabilities);
+  if (problem) throw new InputValidationError('--capabilities', [{ path: '--capabilities', message: problem }]);
   const options = { namespace: config.temporalNamespace };
   const [control, reports] = await Promise.all([
     describeControlQueue(service, config.taskQueuePrefix, options),

@@ -57,7 +57,11 @@ export function projectRoot() {
   return path.resolve(here, '..');
 }
 
-/** Tool cache dir: $ADOS_TOOLS_DIR, else ~/.cache/ados/tools (outside the clone). */
+/**
+ * Tool cache dir: $ADOS_TOOLS_DIR, else ~/.cache/ados/tools (outside the clone). Read here rather than through
+ * shared/node/config.ts because the bootstrap is plain Node and runs before node_modules exist; TypeScript code
+ * reads ADOS_TOOLS_DIR through that config, with the same default.
+ */
 export function toolsDir(env = process.env) {
   return path.resolve(env.ADOS_TOOLS_DIR || path.join(os.homedir(), '.cache', 'ados', 'tools'));
 }

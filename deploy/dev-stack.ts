@@ -12,7 +12,8 @@ import { ADOS_SEARCH_ATTRIBUTES } from '../shared/contract/search-attributes';
 import { loadConfig } from '../shared/node/config';
 import { migrateToLatest, openDatabase, startEmbeddedPostgres } from '../shared/node/db';
 import { ensureSearchAttributes } from '../workers/search-attributes';
-import { startDeliveryRun, listPending } from '../client/delivery';
+import { listPending } from '../client/common/pending';
+import { startDeliveryRun } from '../client/delivery';
 import { readInputFile } from '../client/plan-file';
 import { PROJECT_ROOT, temporalCliPath } from './toolchain';
 
@@ -92,7 +93,7 @@ async function main(): Promise<void> {
   // 2. PostgreSQL: the given server, or PGlite persisted under the data dir and served on loopback.
   let databaseUrl = config.databaseUrl;
   if (!databaseUrl || databaseUrl.startsWith('pglite:')) {
-    const port = Number(process.env.ADOS_EMBEDDED_DB_PORT || 55432);
+    const port = config.embeddedDbPort;
     if (await portInUse(port)) throw new Error(`port ${port} (embedded PostgreSQL) is in use; set ADOS_EMBEDDED_DB_PORT to a free port`);
     const pgDir = databaseUrl?.slice('pglite:'.length) || join(dataDir, 'pgdata');
     say(`starting embedded PostgreSQL (PGlite, data in ${pgDir}) on 127.0.0.1:${port}`);
@@ -117,7 +118,7 @@ async function main(): Promise<void> {
   // 4. A sample run that waits for approval before prod, unless one already does.
   const client = new Client({ connection, namespace: config.temporalNamespace });
   let sample: string | undefined;
-  if (process.env.ADOS_SAMPLE_RUN !== '0') {
+  if (config.sampleRun) {
     const pending = await listPending(client, config, 'acme');
     if (pending.length > 0) sample = pending[0].workflowId;
     else {

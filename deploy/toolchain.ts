@@ -5,6 +5,7 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
+import { loadConfig } from '../shared/node/config';
 
 export interface Toolchain {
   temporalCli: string;
@@ -18,28 +19,31 @@ export interface Toolchain {
 export const PROJECT_ROOT = path.resolve(__dirname, '..');
 export const TOOLCHAIN_JSON = path.join(PROJECT_ROOT, '.ados', 'toolchain.json');
 
-const HINT = 'run `npm run bootstrap` first (`node deploy/bootstrap.mjs --postgres` for PostgreSQL)';
+/** What to run when the toolchain is missing, and where the bootstrap puts it (ADOS_TOOLS_DIR). */
+function hint(): string {
+  return `run \`npm run bootstrap\` first (it installs into ${loadConfig().toolsDir}; \`node deploy/bootstrap.mjs --postgres\` for PostgreSQL)`;
+}
 
 export function readToolchain(): Toolchain {
   let raw: string;
   try {
     raw = fs.readFileSync(TOOLCHAIN_JSON, 'utf8');
   } catch {
-    throw new Error(`${TOOLCHAIN_JSON} not found: ${HINT}.`);
+    throw new Error(`${TOOLCHAIN_JSON} not found: ${hint()}.`);
   }
   try {
     return JSON.parse(raw) as Toolchain;
   } catch (e) {
-    throw new Error(`${TOOLCHAIN_JSON} is not valid JSON (${(e as Error).message}): ${HINT}.`);
+    throw new Error(`${TOOLCHAIN_JSON} is not valid JSON (${(e as Error).message}): ${hint()}.`);
   }
 }
 
 function existingExecutable(what: string, p: string | null | undefined): string {
-  if (!p) throw new Error(`${what} is not recorded in ${TOOLCHAIN_JSON}: ${HINT}.`);
+  if (!p) throw new Error(`${what} is not recorded in ${TOOLCHAIN_JSON}: ${hint()}.`);
   try {
     fs.accessSync(p, fs.constants.X_OK);
   } catch {
-    throw new Error(`${what} ${p} is missing or not executable: ${HINT}.`);
+    throw new Error(`${what} ${p} is missing or not executable: ${hint()}.`);
   }
   return p;
 }

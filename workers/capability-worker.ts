@@ -1,10 +1,11 @@
 import type { Duration } from '@temporalio/common';
 import { type NativeConnection, Worker } from '@temporalio/worker';
 import { createCapabilityActivities } from '../activities';
-import { capabilitySpec, KNOWN_CAPABILITIES } from '../shared/contract/capabilities';
+import { capabilityListProblem } from '../shared/contract/capability-list';
 import { capabilityTaskQueue } from '../shared/contract/task-queues';
 import type { Db } from '../shared/node/db';
 import type { Logger } from '../shared/node/logger';
+import { DEFAULT_MAX_CONCURRENT, maxConcurrentProblem, rateLimitProblem } from './worker-flags';
 
 export interface CapabilityWorkerOptions {
   connection: NativeConnection;
@@ -20,15 +21,6 @@ export interface CapabilityWorkerOptions {
   maxTaskQueueActivitiesPerSecond?: number;
   shutdownGraceTime?: Duration;
 }
-
-export function assertKnownCapabilities(capabilities: string[]): void {
-  const unknown = capabilities.filter((name) => !capabilitySpec(name));
-  if (unknown.length > 0) {
-    throw new Error(`unknown capabilit${unknown.length > 1 ? 'ies' : 'y'} ${unknown.join(', ')}; known: ${KNOWN_CAPABILITIES.join(', ')}`);
-  }
-}
-
-export const DEFAULT_MAX_CONCURRENT = 8;
 
 /** What one capability's Temporal Worker is created with (pure, so the routing rules are unit-tested). */
 export interface CapabilityWorkerPlan {
@@ -46,17 +38,14 @@ export function planCapabilityWorkers(
   options: Pick<CapabilityWorkerOptions, 'capabilities' | 'taskQueuePrefix' | 'maxConcurrent' | 'maxTaskQueueActivitiesPerSecond'>,
 ): CapabilityWorkerPlan[] {
   if (options.capabilities.length === 0) throw new Error('a capability worker needs at least one capability, e.g. --capabilities build,deploy');
-  assertKnownCapabilities(options.capabilities);
-  const repeated = options.capabilities.filter((c, i) => options.capabilities.indexOf(c) !== i);
-  if (repeated.length > 0) throw new Error(`capability ${repeated.join(', ')} is listed more than once`);
+  const listProblem = capabilityListProblem(options.capabilities);
+  if (listProblem) throw new Error(listProblem);
   const maxConcurrent = options.maxConcurrent ?? DEFAULT_MAX_CONCURRENT;
-  if (!Number.isInteger(maxConcurrent) || maxConcurrent < 1) {
-    throw new Error(`--max-concurrent must be a whole number of at least 1 (got ${options.maxConcurrent})`);
-  }
+  const concurrencyProblem = maxConcurrentProblem(maxConcurrent);
+  if (concurrencyProblem) throw new Error(`--max-concurrent ${concurrencyProblem}`);
   const rate = options.maxTaskQueueActivitiesPerSecond;
-  if (rate !== undefined && !(Number.isFinite(rate) && rate > 0)) {
-    throw new Error(`--rate-limit must be a number of activities per second above 0 (got ${rate})`);
-  }
+  const rateProblem = rate === undefined ? undefined : rateLimitProblem(rate);
+  if (rateProblem) throw new Error(`--rate-limit ${rateProblem}`);
   return options.capabilities.map((capability) => ({
     capability,
     taskQueue: capabilityTaskQueue(capability, options.taskQueuePrefix),

@@ -3,7 +3,7 @@ import { msToNumber } from '@temporalio/common/lib/time';
 import { hostname } from 'node:os';
 import { NativeConnection, type Worker } from '@temporalio/worker';
 import { Connection } from '@temporalio/client';
-import type { AdosConfig } from '../shared/node/config';
+import { ConfigError, type AdosConfig } from '../shared/node/config';
 import { migrateToLatest, openDatabase } from '../shared/node/db';
 import type { Logger } from '../shared/node/logger';
 import { createCapabilityWorkers } from './capability-worker';
@@ -68,7 +68,7 @@ function watchShutdownSignals(logger: Logger) {
  */
 export async function runWorkerProcess(config: AdosConfig, logger: Logger, options: WorkerProcessOptions): Promise<void> {
   if (!config.databaseUrl) {
-    throw new Error('DATABASE_URL is not set: give a postgres:// URL (npm start prints the embedded one) or pglite:<dir>');
+    throw new ConfigError(['DATABASE_URL is not set: give a postgres:// URL (npm start prints the embedded one) or pglite:<dir>']);
   }
   const graceMs = msToNumber(config.workerShutdownGrace as Duration);
   const signals = watchShutdownSignals(logger);

@@ -23,17 +23,7 @@ export interface DagHooks {
    * node that never started is skipped with that reason.
    */
   stopReason?: () => string | undefined;
-  /**
-   * Wake the scheduler from each node's settlement rather than racing every running node on each step. Same
-   * decisions, far fewer promises: the SDK records a stack trace for every promise a workflow creates, and with 10
-   * nodes running a race per completion made a good share of a workflow task's CPU. Callers in workflows pass
-   * `patched(DAG_WAKE_ON_SETTLE_PATCH)`: runs recorded with the race keep replaying with it.
-   */
-  wakeOnSettle?: boolean;
 }
-
-/** The patch id under which workflows switch runDag to `wakeOnSettle`. */
-export const DAG_WAKE_ON_SETTLE_PATCH = 'ados-dag-wake-on-settle-v1';
 
 /** Nodes that may start now, in plan order, without exceeding maxParallel. */
 export function readyNodes<N extends DagNode>(
@@ -71,18 +61,29 @@ export function blockedNodes<N extends DagNode>(
   return blocked;
 }
 
+/** An error's message for a node outcome; Temporal wraps activity errors, so the cause's message is appended. */
 export function errorMessage(error: unknown): string {
   if (error instanceof Error) {
-    // Temporal wraps activity errors; the cause carries the handler's own message.
     const cause = (error as { cause?: unknown }).cause;
     return cause instanceof Error ? `${error.message}: ${cause.message}` : error.message;
   }
   return String(error);
 }
 
+/** "task "a" failed: …; task "b" failed: …" for every failed node, or undefined when none failed. */
+export function failedNodesReason<R>(outcomes: DagOutcomes<R>, noun: string): string | undefined {
+  const failed = Object.entries(outcomes).flatMap(([id, o]) => (o.status === 'failed' ? [`${noun} "${id}" failed: ${o.error}`] : []));
+  return failed.length > 0 ? failed.join('; ') : undefined;
+}
+
 /**
- * `maxParallel` may be a function, read each time nodes could start: lowering it (e.g. a re-planned, more
- * conservative strategy) holds back new nodes until fewer are running; running nodes are never interrupted.
+ * Runs the DAG to the end and returns every node's outcome. `maxParallel` may be a function, read each time nodes
+ * could start: lowering it (e.g. a re-planned, more conservative strategy) holds back new nodes until fewer are
+ * running; running nodes are never interrupted.
+ *
+ * The loop sleeps until a node settles (each settlement calls the one pending resolver) rather than racing the
+ * running nodes: inside a workflow the SDK records a stack trace for every promise, so a race per step over N running
+ * nodes would cost N+1 promises per step.
  */
 export async function runDag<N extends DagNode, R>(
   nodes: readonly N[],
@@ -91,8 +92,7 @@ export async function runDag<N extends DagNode, R>(
   hooks: DagHooks = {},
 ): Promise<DagOutcomes<R>> {
   const outcomes: DagOutcomes<R> = {};
-  const running = new Map<string, Promise<void>>();
-  const wakeOnSettle = hooks.wakeOnSettle === true;
+  const running = new Set<string>();
   let wake: (() => void) | undefined;
 
   for (;;) {
@@ -105,7 +105,7 @@ export async function runDag<N extends DagNode, R>(
     }
     const stop = hooks.stopReason?.();
     const limit = stop !== undefined ? 0 : typeof maxParallel === 'function' ? maxParallel() : maxParallel;
-    for (const node of readyNodes(nodes, outcomes, new Set(running.keys()), limit)) {
+    for (const node of readyNodes(nodes, outcomes, running, limit)) {
       const upstream: Record<string, R> = {};
       for (const dependency of node.dependsOn) {
         const outcome = outcomes[dependency];
@@ -120,18 +120,13 @@ export async function runDag<N extends DagNode, R>(
       }
       const settle = (outcome: NodeOutcome<R>) => {
         outcomes[node.id] = outcome;
-        if (wakeOnSettle) {
-          running.delete(node.id);
-          wake?.();
-        }
+        running.delete(node.id);
+        wake?.();
       };
-      const settled = started.then(
+      running.add(node.id);
+      void started.then(
         (result) => settle({ status: 'succeeded', result }),
         (error: unknown) => settle({ status: 'failed', error: errorMessage(error) }),
-      );
-      running.set(
-        node.id,
-        wakeOnSettle ? settled : settled.finally(() => running.delete(node.id)),
       );
     }
     if (running.size === 0) {
@@ -144,14 +139,10 @@ export async function runDag<N extends DagNode, R>(
       }
       break;
     }
-    if (wakeOnSettle) {
-      // Settlements before this point are already in `outcomes`; any later one calls this resolver.
-      await new Promise<void>((resolve) => {
-        wake = resolve;
-      });
-    } else {
-      await Promise.race(running.values());
-    }
+    // Settlements before this point are already in `outcomes`; any later one calls this resolver.
+    await new Promise<void>((resolve) => {
+      wake = resolve;
+    });
   }
   return outcomes;
 }

@@ -2,17 +2,11 @@ import { createHash } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { ApplicationFailure, CancelledFailure, Context } from '@temporalio/activity';
 import { z } from 'zod';
-import { Checkpointer, type CheckpointDetails } from '../checkpoint';
-import { FencedOutError, generationFromActivityId, TaskEffects } from '../effects';
+import { Checkpointer, type CheckpointDetails } from '../common/checkpoint';
+import { FencedOutError, generationFromActivityId, TaskEffects } from '../common/effects';
 import { parseTaskInput, type CapabilityHandler } from './capability';
 
-/**
- * `batch`: processes `input.items` in order, writing one side effect (a row in `effects`) per item, exactly once per
- * task even across crashes, and checkpoints every `checkpointEvery` items: effects first, then the durable checkpoint,
- * then the heartbeat `{ processed, cursor, partial: { checksum } }`. A retried attempt resumes from the last
- * checkpoint, so a worker that dies redoes at most one checkpoint interval. Every write carries the attempt as a
- * fencing token: once another attempt has taken over, this one's writes are refused and it stops.
- */
+/** What a `batch` task's input holds. */
 export const batchInput = z.object({
   /** The items: a count N (items 0 … N-1) or the list itself. */
   items: z.union([
@@ -62,6 +56,13 @@ async function work(ms: number, checkpoints: Checkpointer<BatchPartial>): Promis
   }
 }
 
+/**
+ * `batch`: processes `input.items` in order, writing one side effect (a row in `effects`) per item, exactly once per
+ * task even across crashes, and checkpoints every `checkpointEvery` items: effects first, then the durable checkpoint,
+ * then the heartbeat `{ processed, cursor, partial: { checksum } }`. A retried attempt resumes from the last
+ * checkpoint, so a worker that dies redoes at most one checkpoint interval. Every write carries the attempt as a
+ * fencing token: once another attempt has taken over, this one's writes are refused and it stops.
+ */
 export const batch: CapabilityHandler = async (request, { db, logger, workerIdentity }) => {
   const input = parseTaskInput(batchInput, 'batch', request);
   const context = Context.current();

@@ -1,9 +1,3 @@
-import { createHash } from 'node:crypto';
-import { ApplicationFailure } from '@temporalio/activity';
-import { z } from 'zod';
-import { renderTemplate } from './build';
-import { invalidInput, parseTaskInput, policyRefusal, type CapabilityHandler } from './capability';
-
 /**
  * Text generation from a prompt template, deterministic (same prompt, same text) so that runs and tests are
  * reproducible. Two variants, served by different pools: `generation` (the primary "model") and
@@ -11,6 +5,13 @@ import { invalidInput, parseTaskInput, policyRefusal, type CapabilityHandler } f
  * the primary fails past its retry policy. `input.simulateOutage` makes the named variants fail (retryably), to
  * exercise the swap; `input.denyTerms` is a content policy whose refusal is not retried.
  */
+import { createHash } from 'node:crypto';
+import { ApplicationFailure } from '@temporalio/activity';
+import { z } from 'zod';
+import { renderTemplate } from './build';
+import { invalidInput, parseTaskInput, policyRefusal, type CapabilityHandler } from './capability';
+
+/** What a `generation` task's input holds. */
 const generationInput = z.object({
   prompt: z.string().min(1, 'give the prompt template, e.g. "Release notes for {{name}}"'),
   variables: z.record(z.string(), z.union([z.string(), z.number(), z.boolean()])).default({}),

@@ -1,10 +1,8 @@
 import type { Db } from '../../shared/node/db';
-import { appendAudit, type AuditEntry, finishRun, insertRun, toJson } from '../run-records';
+import type { AuditRecord } from '../common/audit-activities';
+import { appendAudit, finishRun, insertRun, toJson } from '../common/run-records';
 
-/**
- * Control-plane activities of a delivery run: everything it writes to PostgreSQL. Each write is
- * idempotent (a unique key from the workflow), so a retried attempt writes nothing twice.
- */
+/** A delivery run's row in `runs` and its `run.started` audit entry. */
 export interface RunStartedRecord {
   workflowId: string;
   tenantId: string;
@@ -13,10 +11,6 @@ export interface RunStartedRecord {
   requestedBy: string;
   input: unknown;
   auditKey: string;
-}
-
-export interface AuditRecord extends AuditEntry {
-  detail: Record<string, unknown>;
 }
 
 export interface TaskEventRecord extends AuditRecord {
@@ -30,17 +24,6 @@ export interface TaskEventRecord extends AuditRecord {
   error?: string;
 }
 
-export interface ApprovalDecisionRecord extends AuditRecord {
-  gate: string;
-  seq: number;
-  approver: string;
-  decision: string;
-  comment?: string;
-  counted: boolean;
-  reason?: string;
-  via: string;
-}
-
 /** One entry of recordEvents: a task event (tasks row + audit entry) or a plain audit entry. */
 export type BatchedEvent = (TaskEventRecord & { kind: 'task' }) | (AuditRecord & { kind: 'audit' });
 
@@ -49,7 +32,11 @@ export interface RunFinishedRecord extends AuditRecord {
   result: unknown;
 }
 
-
+/**
+ * Control-plane activities of a delivery run: what it writes to PostgreSQL besides the audit and approval entries
+ * every kind shares (activities/common/audit-activities.ts). Each write is idempotent (a unique key from the
+ * workflow), so a retried attempt writes nothing twice.
+ */
 export function createDeliveryControlActivities(db: Db) {
   return {
     async recordRunStarted(record: RunStartedRecord): Promise<void> {
@@ -62,36 +49,6 @@ export function createDeliveryControlActivities(db: Db) {
           event: 'run.started',
           detail: { runId: record.runId, kind: record.kind, requestedBy: record.requestedBy },
         });
-      });
-    },
-
-    async recordAudit(record: AuditRecord): Promise<void> {
-      await appendAudit(db, record);
-    },
-
-    async recordTaskEvent(record: TaskEventRecord): Promise<void> {
-      await db.transaction().execute(async (trx) => {
-        const row = {
-          state: record.state,
-          worker: record.worker ?? null,
-          attempt: record.attempt ?? null,
-          output: record.output === undefined ? null : toJson(record.output),
-          error: record.error ?? null,
-        };
-        await trx
-          .insertInto('tasks')
-          .values({
-            workflow_id: record.workflowId,
-            environment: record.environment,
-            task_id: record.taskId,
-            capability: record.capability,
-            ...row,
-          })
-          .onConflict((oc) =>
-            oc.columns(['workflow_id', 'environment', 'task_id']).doUpdateSet({ ...row, updated_at: new Date() }),
-          )
-          .execute();
-        await appendAudit(trx, record);
       });
     },
 
@@ -140,27 +97,6 @@ export function createDeliveryControlActivities(db: Db) {
             .execute();
         }
         return { inserted: inserted.length };
-      });
-    },
-
-    async recordApprovalDecision(record: ApprovalDecisionRecord): Promise<void> {
-      await db.transaction().execute(async (trx) => {
-        await trx
-          .insertInto('approvals')
-          .values({
-            workflow_id: record.workflowId,
-            gate: record.gate,
-            seq: record.seq,
-            approver: record.approver,
-            decision: record.decision,
-            comment: record.comment ?? null,
-            counted: record.counted,
-            reason: record.reason ?? null,
-            via: record.via,
-          })
-          .onConflict((oc) => oc.columns(['workflow_id', 'gate', 'seq']).doNothing())
-          .execute();
-        await appendAudit(trx, record);
       });
     },
 

@@ -1,7 +1,7 @@
 import type { Db } from '../../shared/node/db';
 import { coalesce } from '../../shared/node/coalesce';
-import { findCacheEntries, findCacheEntry, type CacheEntryRow } from './cache';
-import { storeArtifacts, storeCacheEntries, type ArtifactBlob, type CacheEntryInput } from './store';
+import { findCacheEntries, findCacheEntry, type CacheEntryRow } from '../../shared/node/extraction/cache';
+import { storeArtifacts, storeCacheEntries, type ArtifactBlob, type CacheEntryInput } from '../../shared/node/extraction/store';
 
 /** How the extract activity reads and writes the cache. */
 export interface ExtractionCacheAccess {

@@ -2,15 +2,9 @@ import { z } from 'zod';
 import { formatSchemaIssues, validateSchemaSet } from '../../shared/contract/extraction/validate';
 import { invalidInput, parseTaskInput, type CapabilityHandler } from '../capabilities/capability';
 import { extractOne } from './extract';
-import { schemaSha256 } from './hashing';
+import { schemaSha256 } from '../../shared/node/extraction/hashing';
 
-/**
- * `extract` as a delivery-plan capability: a task `{ capability: extract, input: { schema: {...} } }`
- * validates and extracts one agent. Its dependencies must be extracted by upstream `extract` tasks
- * (the task's dependsOn); their output hashes go into its cache key, as in `schemaExtraction`.
- * A schema that needs a breaking migration is refused: that needs the approval gate of
- * `ados extract`.
- */
+/** What an `extract` task's input holds. */
 const extractTaskInput = z.object({
   schema: z.record(z.string(), z.unknown(), 'give the agent schema as a mapping (name, version, kind, ...)'),
   strict: z.boolean().default(false),
@@ -26,6 +20,13 @@ export interface ExtractTaskOutput {
   artifacts: Array<{ path: string; kind: string; sha256: string; bytes: number }>;
 }
 
+/**
+ * `extract` as a delivery-plan capability: a task `{ capability: extract, input: { schema: {...} } }`
+ * validates and extracts one agent. Its dependencies must be extracted by upstream `extract` tasks
+ * (the task's dependsOn); their output hashes go into its cache key, as in `schemaExtraction`.
+ * A schema that needs a breaking migration is refused: that needs the approval gate of
+ * `ados extract`.
+ */
 export const extract: CapabilityHandler = async (request, { db, logger }) => {
   const input = parseTaskInput(extractTaskInput, 'extract', request);
   const report = validateSchemaSet([{ file: `input.schema`, document: input.schema }], { strict: input.strict });

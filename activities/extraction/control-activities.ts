@@ -1,24 +1,13 @@
 import type { ExtractionNodeResult, ExtractionPlan, ExtractionResult, MigrationRecord } from '../../shared/contract/extraction/messages';
 import type { AgentSchema } from '../../shared/contract/extraction/schema';
 import type { Db } from '../../shared/node/db';
-import { appendAudit, finishRun, insertRun, toJson } from '../run-records';
-import { planExtraction } from './cache';
-import { GENERATOR_VERSIONS, MANIFEST_FILE, type GeneratorVersions } from './generators';
-import { schemaSha256 } from './hashing';
+import { appendAudit, finishRun, insertRun, toJson, type AuditEntry } from '../common/run-records';
+import { planExtraction } from '../../shared/node/extraction/cache';
+import { GENERATOR_VERSIONS, MANIFEST_FILE, type GeneratorVersions } from '../../shared/node/extraction/generators';
+import { schemaSha256 } from '../../shared/node/extraction/hashing';
 
-/**
- * Control-queue activities of `schemaExtraction`: everything it writes to PostgreSQL besides the
- * artifacts (written by the extract activity). Two round trips per run: start (run row, schemas,
- * applied migrations, cache plan) and finish (node outcomes, manifests, run result). Idempotent
- * through unique keys, like the delivery control activities (whose approval and audit activities
- * the workflow reuses).
- */
-interface Audited {
-  workflowId: string;
-  tenantId: string;
-  auditKey: string;
-  event: string;
-}
+/** The fields of an audit entry, numbered by the workflow (workflows/common/audit-trail.ts). */
+type Audited = Omit<AuditEntry, 'detail'>;
 
 export interface StartExtractionRecord extends Audited {
   runId: string;
@@ -34,7 +23,12 @@ export interface FinishExtractionRecord extends Audited {
   result: ExtractionResult;
 }
 
-
+/**
+ * Control-queue activities of `schemaExtraction`: everything it writes to PostgreSQL besides the artifacts (written
+ * by the extract activity) and the audit and approval entries every kind shares. Two round trips per run: start (run
+ * row, schemas, applied migrations, cache plan) and finish (node outcomes, manifests, run result). Idempotent through
+ * unique keys.
+ */
 export function createExtractionControlActivities(db: Db, versions: GeneratorVersions = GENERATOR_VERSIONS) {
   return {
     /** Records the run, its schemas and the migrations applied to them; returns the cache plan. */

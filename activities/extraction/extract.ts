@@ -1,22 +1,23 @@
-import { ApplicationFailure, Context } from '@temporalio/activity';
-import type { ArtifactRef, CacheKeyParts, ExtractAgentRequest, ExtractAgentResult } from '../../shared/contract/extraction/messages';
-import type { AgentSchema } from '../../shared/contract/extraction/schema';
-import type { Db } from '../../shared/node/db';
-import type { Logger } from '../../shared/node/logger';
-import { quietGate, type QuietGate } from '../../shared/node/quiet-gate';
-import { entryOutput, type CacheEntryRow } from './cache';
-import { batchedCacheAccess, directCacheAccess, type ExtractionCacheAccess } from './cache-access';
-import { generateArtifacts } from './generators';
-import { GENERATOR_VERSIONS, type GeneratorVersions } from './generators/version';
-import { artifactRefs, cacheKey, outputSha256, schemaSha256 } from './hashing';
-import { artifactBlobs } from './store';
-
 /**
  * The extract activity, served on the `extract` capability queue (`<prefix>.cap.extract`) by
  * `ados worker --capabilities extract`: one agent per call. It checks the cache first (another run
  * may have stored this exact key meanwhile), then generates and hashes the artifacts, writes them
  * (content-addressed), and commits the cache entry last. Idempotent on the cache key.
  */
+import { ApplicationFailure, Context } from '@temporalio/activity';
+import type { ArtifactRef, CacheKeyParts, ExtractAgentRequest, ExtractAgentResult } from '../../shared/contract/extraction/messages';
+import type { AgentSchema } from '../../shared/contract/extraction/schema';
+import type { Db } from '../../shared/node/db';
+import type { Logger } from '../../shared/node/logger';
+import { quietGate, type QuietGate } from '../../shared/node/quiet-gate';
+import { entryOutput, type CacheEntryRow } from '../../shared/node/extraction/cache';
+import { batchedCacheAccess, directCacheAccess, type ExtractionCacheAccess } from './cache-access';
+import { generateArtifacts } from '../../shared/node/extraction/generators';
+import { GENERATOR_VERSIONS, type GeneratorVersions } from '../../shared/node/extraction/generators/version';
+import { artifactRefs, cacheKey, outputSha256, schemaSha256 } from '../../shared/node/extraction/hashing';
+import { artifactBlobs } from '../../shared/node/extraction/store';
+
+/** What the extract activity needs from the worker that hosts it. */
 export interface ExtractionWorkerDeps {
   db: Db;
   logger: Logger;

@@ -4,6 +4,7 @@
  * --postgres), else PGlite (the embedded default of `npm start`).
  */
 import { readToolchain } from '../../deploy/toolchain';
+import { loadBenchConfig, loadConfig } from '../../shared/node/config';
 
 export interface BenchDatabase {
   url: string;
@@ -14,13 +15,11 @@ export interface BenchDatabase {
 }
 
 export async function benchDatabase(): Promise<BenchDatabase> {
-  const wanted = process.env.ADOS_BENCH_DATABASE;
-  if (wanted !== undefined && wanted !== 'pglite' && wanted !== 'postgres') {
-    throw new Error(`ADOS_BENCH_DATABASE must be pglite or postgres (got "${wanted}")`);
-  }
+  const wanted = loadBenchConfig().database;
   if (wanted !== 'pglite') {
-    if (process.env.DATABASE_URL?.startsWith('postgres')) {
-      return { url: process.env.DATABASE_URL, kind: 'PostgreSQL (DATABASE_URL)', poolSize: 10, stop: async () => undefined };
+    const { databaseUrl } = loadConfig();
+    if (databaseUrl?.startsWith('postgres')) {
+      return { url: databaseUrl, kind: 'PostgreSQL (DATABASE_URL)', poolSize: 10, stop: async () => undefined };
     }
     let pgBinDir: string | null = null;
     try {

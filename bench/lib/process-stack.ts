@@ -1,23 +1,21 @@
 /**
  * The ADOS stack as separate processes, for the chaos tool (bench/chaos.ts) and the failover benchmark
- * (bench/suites/failover-latency.ts): the Temporal dev server on a SQLite file (killable and restartable), PostgreSQL
- * (PGlite served from a worker thread of this process, or DATABASE_URL), the control worker and capability workers as
- * `ados worker` processes that can be killed for real.
+ * (bench/suites/failover-latency.ts): the Temporal dev server on a SQLite file (killable and restartable), the
+ * benchmark database (bench/lib/database.ts), the control worker and capability workers as `ados worker` processes
+ * that can be killed for real.
  */
 import fs from 'node:fs';
 import path from 'node:path';
 import { Client, Connection } from '@temporalio/client';
 import { loadConfig, type AdosConfig } from '../../shared/node/config';
 import { migrateToLatest, openDatabase, type DatabaseHandle, type Db } from '../../shared/node/db';
-import { startEmbeddedPostgresThread } from '../../test/helpers/embedded-postgres-thread';
 import { cleanEnv, ManagedProcess } from '../../test/helpers/processes';
 import { startTemporalServer, type TemporalServerProcess } from '../../test/helpers/temporal-server';
+import { benchDatabase, type BenchDatabase } from './database';
 
 export interface ProcessStackOptions {
   /** Where the Temporal file and the process logs go. */
   dir: string;
-  /** postgres://… to use a server; otherwise PGlite (in memory) served from a thread of this process. */
-  databaseUrl?: string;
   taskQueuePrefix?: string;
   /** ADOS_WORKER_SHUTDOWN_GRACE for the workers. */
   shutdownGrace?: string;
@@ -28,6 +26,8 @@ export interface ProcessStack {
   temporal: TemporalServerProcess;
   db: Db;
   databaseUrl: string;
+  /** Which database the run used (PGlite or PostgreSQL), for the report. */
+  database: string;
   config: AdosConfig;
   /** The current client (replaced by reconnect()). */
   client: Client;
@@ -52,19 +52,15 @@ export async function startProcessStack(options: ProcessStackOptions): Promise<P
   const temporal = await startTemporalServer({ dbFile: path.join(options.dir, 'temporal.db') });
   log(`Temporal dev server on ${temporal.address} (file ${temporal.dbFile})`);
 
-  let stopEmbedded: (() => Promise<void>) | undefined;
-  let databaseUrl = options.databaseUrl;
-  if (!databaseUrl) {
-    const embedded = await startEmbeddedPostgresThread();
-    databaseUrl = embedded.url;
-    stopEmbedded = embedded.stop;
-    log(`PGlite on ${databaseUrl}`);
-  }
+  let database: BenchDatabase | undefined;
   let handle: DatabaseHandle | undefined;
   const processes: ManagedProcess[] = [];
   let connection: Connection | undefined;
   try {
-    handle = await openDatabase(databaseUrl, { poolSize: 3 });
+    database = await benchDatabase();
+    const databaseUrl = database.url;
+    log(`${database.kind} on ${databaseUrl}`);
+    handle = await openDatabase(databaseUrl, { poolSize: database.poolSize });
     await migrateToLatest(handle.db);
     const prefix = options.taskQueuePrefix ?? `chaos${Math.random().toString(36).slice(2, 7)}`;
     const config = loadConfig({ TEMPORAL_ADDRESS: temporal.address, ADOS_TASK_QUEUE_PREFIX: prefix });
@@ -85,6 +81,7 @@ export async function startProcessStack(options: ProcessStackOptions): Promise<P
       temporal,
       db: handle.db,
       databaseUrl,
+      database: database.kind,
       config,
       client: new Client({ connection }),
       control,
@@ -114,7 +111,7 @@ export async function startProcessStack(options: ProcessStackOptions): Promise<P
         await Promise.all(processes.map((p) => p.stop('SIGTERM', 15_000)));
         await connection?.close().catch(() => undefined);
         await handle?.close();
-        await stopEmbedded?.();
+        await database?.stop();
         await temporal.stop();
       },
     };
@@ -123,7 +120,7 @@ export async function startProcessStack(options: ProcessStackOptions): Promise<P
     await Promise.all(processes.map((p) => p.stop('SIGKILL', 5_000)));
     await connection?.close().catch(() => undefined);
     await handle?.close();
-    await stopEmbedded?.();
+    await database?.stop();
     await temporal.stop();
     throw error;
   }

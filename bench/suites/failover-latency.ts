@@ -2,8 +2,8 @@
  * Failover latency (`npm run bench -- failover-latency`): how long from SIGKILL of the worker running a checkpointed
  * `batch` task to the start of the attempt that resumes it on another worker. 20 kills, each at a random point of the
  * attempt (0.5–6 s in), against the real stack as processes (bench/lib/process-stack.ts): Temporal dev server on a
- * file, PGlite (or DATABASE_URL), control worker and capability workers as `ados worker` processes. A killed worker is
- * replaced at once, so the pool keeps two workers.
+ * file, the benchmark database (bench/lib/database.ts), control worker and capability workers as `ados worker`
+ * processes. A killed worker is replaced at once, so the pool keeps two workers.
  *
  * The kill time is this process's clock; the resumed attempt's start is task_attempts.started_at (the database's
  * clock, same machine). The server's last heartbeat time, read right after the kill, splits the latency into the wait
@@ -16,10 +16,12 @@ import os from 'node:os';
 import path from 'node:path';
 import { startDeliveryRun } from '../../client/delivery';
 import { CAPABILITIES } from '../../shared/contract/capabilities';
+import { loadBenchConfig } from '../../shared/node/config';
 import { median, type BenchReport, type BenchSuite } from '../harness';
+import { effectsAccount, type EffectsAccount } from '../lib/effects-account';
 import { failoversAfterKill, startProcessStack, waitReady, type ProcessStack } from '../lib/process-stack';
 
-const KILLS = Number(process.env.ADOS_BENCH_FAILOVER_KILLS || 20);
+const KILLS = loadBenchConfig().failoverKills;
 const ITEMS = 4_000;
 const ITEM_WORK_MS = 2;
 const CHECKPOINT_EVERY = 250;
@@ -109,14 +111,13 @@ export const suite: BenchSuite = {
   description: `SIGKILL of a worker mid-activity → resumed attempt on another worker (${KILLS} kills; heartbeatTimeout ${HEARTBEAT_TIMEOUT_S} s)`,
   async run(): Promise<BenchReport> {
     const dir = path.join(os.tmpdir(), `ados-failover-bench-${process.pid}-${Date.now()}`);
-    const stack = await startProcessStack({ dir, databaseUrl: process.env.DATABASE_URL || undefined, log });
+    const stack = await startProcessStack({ dir, log });
     let next = 0;
     const nextWorker = () => `bench-w${++next}`;
     const samples: Sample[] = [];
     let runsSucceeded = 0;
     let retryInitialIntervalS = Number.NaN;
-    let attemptsKilled = 0;
-    let maxRedoneAnyAttempt = 0;
+    let effects: EffectsAccount | undefined;
     try {
       const initial = [stack.startWorker(nextWorker(), ['batch']), stack.startWorker(nextWorker(), ['batch'])];
       await Promise.all(initial.map((w) => waitReady(w)));
@@ -128,9 +129,7 @@ export const suite: BenchSuite = {
       }, 500);
       const finished = await stack.db.selectFrom('runs').select(['workflow_id', 'status']).execute();
       runsSucceeded = finished.filter((r) => r.status === 'succeeded').length;
-      const attempts = await stack.db.selectFrom('task_attempts').select(['redone', 'outcome']).execute();
-      attemptsKilled = attempts.filter((a) => a.outcome === null).length;
-      maxRedoneAnyAttempt = Math.max(0, ...attempts.map((a) => a.redone));
+      effects = await effectsAccount(stack.db, samples.map((sample) => sample.workflowId));
       for (const sample of samples) {
         // What the attempt that resumed after this kill found already written (a run can fail over more than once: a
         // killed worker may also be running resumed attempts of earlier runs).
@@ -168,9 +167,11 @@ export const suite: BenchSuite = {
     const serverSide = samples.flatMap((s) => (s.serverMs !== undefined ? [s.serverMs / 1000] : []));
     const workerSide = samples.flatMap((s) => (s.workerMs !== undefined ? [s.workerMs / 1000] : []));
     const target = HEARTBEAT_TIMEOUT_S + 2;
+    if (!effects) throw new Error('failover-latency: the runs ended without an account of their effects');
+    const redone = samples.map((s) => s.redone);
     return {
       benchmark: 'failover-latency',
-      description: `Kill (SIGKILL) of the worker running a checkpointed batch task → start of the attempt that resumes it on another worker. ${KILLS} kills at random points 0.5–6 s into the attempt; heartbeatTimeout ${HEARTBEAT_TIMEOUT_S} s (registry), retry initial interval ${CAPABILITIES.batch.retry.initialIntervalSeconds} s; ${process.env.DATABASE_URL ? 'PostgreSQL server' : 'PGlite'}.`,
+      description: `Kill (SIGKILL) of the worker running a checkpointed batch task → start of the attempt that resumes it on another worker. ${KILLS} kills at random points 0.5–6 s into the attempt; heartbeatTimeout ${HEARTBEAT_TIMEOUT_S} s (registry), retry initial interval ${CAPABILITIES.batch.retry.initialIntervalSeconds} s; ${stack.database}.`,
       metrics: [
         { name: 'failover latency, median', value: Number(median(latencies).toFixed(2)), unit: 's', target: { op: '<=', value: target } },
         { name: 'failover latency, max', value: Number(Math.max(...latencies).toFixed(2)), unit: 's', target: { op: '<=', value: target } },
@@ -180,9 +181,13 @@ export const suite: BenchSuite = {
         { name: 'heartbeat timeout → resumed attempt, max', value: Number(Math.max(...afterTimeout).toFixed(2)), unit: 's' },
         { name: 'heartbeat timeout → retry dispatched by the server, median', value: Number(median(serverSide).toFixed(2)), unit: 's' },
         { name: 'dispatched → attempt resumed on the worker, median', value: Number(median(workerSide).toFixed(2)), unit: 's' },
-        { name: 'items redone by the resumed attempt, max', value: Math.max(...samples.map((s) => s.redone)), unit: 'items', target: { op: '<=', value: CHECKPOINT_EVERY } },
-        { name: 'items redone by any attempt, max', value: maxRedoneAnyAttempt, unit: 'items', target: { op: '<=', value: CHECKPOINT_EVERY } },
-        { name: 'batch attempts killed in all (a killed worker may also run resumed attempts of earlier runs)', value: attemptsKilled, unit: 'attempts' },
+        { name: 'items redone per kill (by the resumed attempt), median', value: median(redone), unit: 'items' },
+        { name: 'items redone per kill (by the resumed attempt), max', value: Math.max(...redone), unit: 'items', target: { op: '<=', value: CHECKPOINT_EVERY } },
+        { name: 'items redone by any attempt, max', value: effects.maxRedoneByOneAttempt, unit: 'items', target: { op: '<=', value: CHECKPOINT_EVERY } },
+        { name: 'item writes refused as duplicates by the unique constraint (redone, all attempts)', value: effects.duplicateWritesRefused, unit: 'items' },
+        { name: 'missing effects in finished batch tasks', value: effects.missingEffects, unit: 'items', target: { op: '<=', value: 0 } },
+        { name: 'writes refused by the fence (claims, effects, checkpoints)', value: effects.fencedWrites, unit: 'writes' },
+        { name: 'batch attempts killed in all (a killed worker may also run resumed attempts of earlier runs)', value: effects.attemptsOpen, unit: 'attempts' },
         { name: 'retry initial interval (as scheduled, from the history)', value: retryInitialIntervalS, unit: 's' },
         { name: 'kills', value: samples.length, unit: 'kills' },
         { name: 'runs succeeded', value: runsSucceeded, unit: 'runs', target: { op: '>=', value: KILLS } },
@@ -190,14 +195,15 @@ export const suite: BenchSuite = {
       notes: [
         'The wait for the heartbeat timeout dominates: the server notices a dead worker only when no heartbeat came for heartbeatTimeout. The SDK sends heartbeats at most every 0.8 × heartbeatTimeout, so a kill soon after a heartbeat waits nearly the whole timeout, and one just before the next heartbeat waits about 0.2 × of it.',
         '"heartbeat timeout → resumed attempt" is what follows: the server\'s timer processing and the retry policy\'s initial interval until it dispatches the retry ("retry dispatched by the server"; the dispatch time is the ActivityTaskStarted event of the resumed attempt), then the worker\'s start of the attempt (claim of the fence, reading the checkpoint).',
-        'Reproduce: `npm run bench -- failover-latency` (ADOS_BENCH_FAILOVER_KILLS=n for fewer kills; DATABASE_URL=postgres://… for a server).',
+        'A duplicate effect cannot exist (a unique constraint); what is counted instead is what the resumed attempt wrote again and the constraint skipped (task_attempts.redone: the items its killed predecessor wrote past the last checkpoint), and whether any item is missing.',
+        'Reproduce: `npm run bench -- failover-latency` (ADOS_BENCH_FAILOVER_KILLS=n for fewer kills; the database as for every benchmark, bench/lib/database.ts).',
       ],
       samples: {
         latencySeconds: latencies,
         killToHeartbeatTimeoutSeconds: toTimeout,
         heartbeatTimeoutToResumeSeconds: afterTimeout,
         killedAfterMs: samples.map((s) => s.killedAfterMs),
-        redone: samples.map((s) => s.redone),
+        redone,
         heartbeatTimeoutToDispatchSeconds: serverSide,
         dispatchToResumedSeconds: workerSide,
       },

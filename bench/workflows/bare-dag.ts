@@ -1,44 +1,40 @@
 /**
- * The floor for bench/suites/routing-overhead.ts: the same DAG as a delivery run, scheduled with the same scheduler
- * (workflows/dag.ts) and the same capability activities on the same task queue, by a bare Temporal workflow with no
- * validation, audit, routing checks or escalation. Bench-only: bundled by the benchmark on its own, never by a worker.
+ * The floor for bench/suites/routing-overhead.ts: the delivery run's DAG scheduled by a bare Temporal workflow the
+ * way deliveryRun schedules it (runDag from workflows/dag.ts with maxParallel read through a function, every task's
+ * activity options from taskActivityOptions: the same queue, timeouts, retry policy and summary), calling the same
+ * capability activity with the same request on the same worker. What it leaves out is what ADOS adds: validation, the routing
+ * check, the audit trail and task bookkeeping, the escalation ladder, search attributes. Bench-only: bundled by the
+ * benchmark on its own, never by a worker.
  */
 import { proxyActivities } from '@temporalio/workflow';
 import type { CapabilityRequest, CapabilityResult } from '../../shared/contract/delivery/capability-io';
+import type { Environment, PlanTask } from '../../shared/contract/delivery/input';
 import { runDag } from '../../workflows/dag';
+import { taskActivityOptions } from '../../workflows/delivery/escalation-ladder';
 
 export interface BareDagInput {
   tenantId: string;
   runId: string;
-  capability: string;
-  taskQueue: string;
+  /** The deployment's task-queue prefix: the tasks go to its capability queues, as a delivery run's do. */
+  prefix: string;
+  environment: Environment;
   maxParallel: number;
-  tasks: Array<{ id: string; dependsOn: string[]; input?: Record<string, unknown> }>;
+  tasks: PlanTask[];
 }
 
 type CapabilityActivities = Record<string, (request: CapabilityRequest) => Promise<CapabilityResult>>;
 
 export async function bareDag(input: BareDagInput): Promise<{ succeeded: number; failed: number }> {
-  // The options deliveryRun gives a task of this capability (shared/contract/capabilities.ts: noop).
-  const activities = proxyActivities<CapabilityActivities>({
-    taskQueue: input.taskQueue,
-    startToCloseTimeout: '30s',
-    scheduleToStartTimeout: '300s',
-    heartbeatTimeout: '10s',
-    retry: { maximumAttempts: 3, initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '30s' },
-  });
-  const outcomes = await runDag(input.tasks, input.maxParallel, async (task, upstream) => {
-    const result = await activities[input.capability]({
-      tenantId: input.tenantId,
-      workflowId: input.runId,
-      runId: input.runId,
-      taskId: task.id,
-      environment: 'dev',
-      input: task.input ?? {},
-      upstream,
-    });
-    return result.output;
-  });
+  const outcomes = await runDag(
+    input.tasks,
+    () => input.maxParallel,
+    async (task, upstream) => {
+      const request = { tenantId: input.tenantId, workflowId: input.runId, runId: input.runId, environment: input.environment };
+      const { options } = taskActivityOptions(task, task.capability, { prefix: input.prefix, request });
+      const result = await proxyActivities<CapabilityActivities>(options)[task.capability]({ ...request, taskId: task.id, input: task.input, upstream });
+      return result.output;
+    },
+  );
   const values = Object.values(outcomes);
   return { succeeded: values.filter((o) => o.status === 'succeeded').length, failed: values.filter((o) => o.status !== 'succeeded').length };
 }

@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import type { ApprovalDecisionKind } from '../../shared/contract/approval';
-import { decide } from '../delivery';
+import { decide } from '../common/approval';
 import { emit } from '../output';
 import { withClient } from './context';
 

@@ -1,5 +1,5 @@
 import { type AdosClient, connectClient } from '../connection';
-import { loadConfig, type AdosConfig } from '../../shared/node/config';
+import { loadConfig } from '../../shared/node/config';
 
 /** Each command opens the client it needs and closes it, so `--help` never connects. */
 export async function withClient<T>(fn: (ados: AdosClient) => Promise<T>): Promise<T> {
@@ -9,8 +9,4 @@ export async function withClient<T>(fn: (ados: AdosClient) => Promise<T>): Promi
   } finally {
     await ados.close();
   }
-}
-
-export function config(): AdosConfig {
-  return loadConfig();
 }

@@ -19,7 +19,8 @@ import {
   writeArtifacts,
 } from '../extraction';
 import { emit } from '../output';
-import { config, withClient } from './context';
+import { loadConfig } from '../../shared/node/config';
+import { withClient } from './context';
 import { registerSchemaCommands } from './schema';
 
 interface ExtractOptions {
@@ -94,7 +95,7 @@ export function registerExtractCommand(program: Command): void {
     .option('--no-wait', 'start and return (progress: ados extract <dir> --watch again attaches to the run)')
     .option('--json', 'print JSON')
     .action(async (dir: string, opts: ExtractOptions) => {
-      const cfg = config();
+      const cfg = loadConfig();
       const read = readSchemaDir(dir);
       const syntaxErrors = read.syntaxIssues.filter((i) => i.severity === 'error' || opts.strict);
       if (syntaxErrors.length > 0) throw new InputValidationError(`schemas in ${dir}`, syntaxErrors.map((i) => ({ path: `${i.file}: ${i.path}`, message: `${i.severity} [syntax] ${i.message}` })));

@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { listPending } from '../delivery';
+import { listPending } from '../common/pending';
 import { emit } from '../output';
 import { withClient } from './context';
 

@@ -1,12 +1,12 @@
 import { userInfo } from 'node:os';
 import type { Command } from 'commander';
-import { acceptDeployedManifest, detectDrift, rollBackManifest, type DriftReport } from '../../activities/extraction/drift';
+import { acceptDeployedManifest, detectDrift, rollBackManifest, type DriftReport } from '../../shared/node/extraction/drift';
 import { diffSchemas, type SchemaDiff } from '../../shared/contract/extraction/diff';
 import { formatSchemaIssue } from '../../shared/contract/extraction/validate';
 import { InputValidationError } from '../../shared/contract/validation';
 import { openCliDatabase, readSchemaFiles, validateFiles } from '../extraction';
 import { emit } from '../output';
-import { config } from './context';
+import { loadConfig } from '../../shared/node/config';
 
 const short = (value: unknown): string => {
   const text = JSON.stringify(value);
@@ -99,7 +99,7 @@ export function registerSchemaCommands(program: Command): void {
     .option('--check', 'exit 1 when anything drifted')
     .option('--json', 'print JSON')
     .action(async (opts: { dir: string; tenant: string; accept?: string; rollback?: string; check?: boolean; json?: boolean }) => {
-      const database = await openCliDatabase(config(), 'drift');
+      const database = await openCliDatabase(loadConfig(), 'drift');
       try {
         if (opts.accept) {
           const accepted = await acceptDeployedManifest(database.db, opts.tenant, opts.dir, opts.accept, userInfo().username);

@@ -2,6 +2,8 @@
  * Checks on a dependency graph given as nodes with `dependsOn` lists. Pure; used by plan
  * validation at the client and at workflow entry, and by the DAG scheduler.
  */
+import { listNames } from './validation';
+
 export interface GraphNode {
   id: string;
   dependsOn: readonly string[];
@@ -61,6 +63,14 @@ export function findCycle(nodes: readonly GraphNode[]): string[] | undefined {
     }
   }
   return undefined;
+}
+
+/**
+ * A cycle from findCycle for a message, `a → b → c → a`; a long one is cut after MAX_LISTED_NAMES nodes
+ * (`a → b → … and 110 more → a`) so it still reads as a loop.
+ */
+export function formatCycle(cycle: readonly string[]): string {
+  return `${listNames(cycle.slice(0, -1), ' → ')} → ${cycle[0]}`;
 }
 
 /** Node IDs in an order where every node comes after its dependencies (assumes no cycle). */

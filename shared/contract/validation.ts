@@ -21,6 +21,25 @@ export function issuesFromZod(error: z.ZodError): ValidationIssue[] {
   return error.issues.map((issue) => ({ path: jsonPath(issue.path), message: issue.message }));
 }
 
+/** Lists longer than this are cut in messages: a set of hundreds must not print hundreds of names per issue. */
+export const MAX_LISTED_NAMES = 10;
+
+/**
+ * Names for a message, e.g. `a, b, c`; past MAX_LISTED_NAMES the rest are counted instead: `a, b, … and 110 more`.
+ * `separator` joins them (`' → '` for a path).
+ */
+export function listNames(names: readonly string[], separator = ', '): string {
+  if (names.length <= MAX_LISTED_NAMES) return names.join(separator);
+  return `${names.slice(0, MAX_LISTED_NAMES).join(separator)}${separator}… and ${names.length - MAX_LISTED_NAMES} more`;
+}
+
+/** ` (did you mean "X"?)` when a candidate differs from the unknown `name` only in case, else empty. */
+export function didYouMean(name: string, candidates: Iterable<string>): string {
+  const wanted = name.toLowerCase();
+  for (const candidate of candidates) if (candidate.toLowerCase() === wanted) return ` (did you mean "${candidate}"?)`;
+  return '';
+}
+
 export function formatIssues(issues: readonly ValidationIssue[]): string {
   return issues.map((issue) => `${issue.path}: ${issue.message}`).join('\n');
 }

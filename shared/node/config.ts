@@ -1,5 +1,16 @@
+import { homedir } from 'node:os';
+import { join, resolve } from 'node:path';
 import { z } from 'zod';
 import { DEFAULT_TASK_QUEUE_PREFIX } from '../contract/task-queues';
+
+/** A whole number from `min` to `max` given as decimal digits, e.g. a port. */
+function wholeNumber(min: number, max: number, what: string) {
+  return z
+    .string()
+    .regex(/^\d+$/, `must be ${what}: a whole number from ${min} to ${max}`)
+    .transform(Number)
+    .refine((value) => value >= min && value <= max, `must be ${what}: a whole number from ${min} to ${max}`);
+}
 
 /**
  * Process configuration, parsed once from environment variables. A bad value stops start-up with
@@ -32,6 +43,11 @@ const envSchema = z.object({
     .string()
     .regex(/^\d+(ms|s|m)$/, 'must be a duration such as 30s')
     .default('30s'),
+  ADOS_EMBEDDED_DB_PORT: wholeNumber(1, 65535, 'a TCP port').default(55432),
+  ADOS_SAMPLE_RUN: z.enum(['0', '1'], 'must be 1 (start the sample run) or 0 (skip it)').default('1'),
+  // deploy/bootstrap.mjs reads ADOS_TOOLS_DIR itself (it is plain Node and runs before node_modules exist), with the
+  // same default; TypeScript code reads it here.
+  ADOS_TOOLS_DIR: z.string().default(join(homedir(), '.cache', 'ados', 'tools')),
 });
 
 export interface AdosConfig {
@@ -43,6 +59,12 @@ export interface AdosConfig {
   dataDir: string;
   webUiUrl: string;
   workerShutdownGrace: string;
+  /** npm start's embedded PostgreSQL (PGlite) port. */
+  embeddedDbPort: number;
+  /** Whether npm start starts the sample delivery run. */
+  sampleRun: boolean;
+  /** Where deploy/bootstrap.mjs caches the Temporal CLI and the test server (absolute). */
+  toolsDir: string;
 }
 
 export class ConfigError extends Error {
@@ -52,16 +74,20 @@ export class ConfigError extends Error {
   }
 }
 
-export function loadConfig(env: Record<string, string | undefined> = process.env): AdosConfig {
-  // Empty variables count as unset, as shells make them easily.
+/** Parses the variables `schema` knows; empty ones count as unset, as shells make them easily. */
+function parseEnv<S extends z.ZodType>(schema: S, env: Record<string, string | undefined>): z.output<S> {
   const present = Object.fromEntries(Object.entries(env).filter(([, value]) => value !== undefined && value !== ''));
-  const parsed = envSchema.safeParse(present);
+  const parsed = schema.safeParse(present);
   if (!parsed.success) {
     throw new ConfigError(
       parsed.error.issues.map((issue) => `${String(issue.path[0])}=${JSON.stringify(present[String(issue.path[0])] ?? '')}: ${issue.message}`),
     );
   }
-  const e = parsed.data;
+  return parsed.data;
+}
+
+export function loadConfig(env: Record<string, string | undefined> = process.env): AdosConfig {
+  const e = parseEnv(envSchema, env);
   return {
     temporalAddress: e.TEMPORAL_ADDRESS,
     temporalNamespace: e.TEMPORAL_NAMESPACE,
@@ -71,7 +97,31 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     dataDir: e.ADOS_DATA_DIR,
     webUiUrl: e.ADOS_WEB_UI_URL.replace(/\/$/, ''),
     workerShutdownGrace: e.ADOS_WORKER_SHUTDOWN_GRACE,
+    embeddedDbPort: e.ADOS_EMBEDDED_DB_PORT,
+    sampleRun: e.ADOS_SAMPLE_RUN === '1',
+    toolsDir: resolve(e.ADOS_TOOLS_DIR),
   };
+}
+
+/** The benchmarks' own knobs (`npm run bench`, bench/), apart from the configuration of ADOS itself. */
+const benchEnvSchema = z.object({
+  ADOS_BENCH_DATABASE: z.enum(['pglite', 'postgres'], 'must be pglite or postgres').optional(),
+  ADOS_BENCH_REPEATS: wholeNumber(1, 1000, 'a number of runs').default(7),
+  ADOS_BENCH_FAILOVER_KILLS: wholeNumber(1, 1000, 'a number of kills').default(20),
+});
+
+export interface BenchConfig {
+  /** The database a benchmark runs on; unset: PostgreSQL when there is one, else PGlite (bench/lib/database.ts). */
+  database?: 'pglite' | 'postgres';
+  /** Runs of each side in the routing-overhead benchmark. */
+  repeats: number;
+  /** Worker kills in the failover-latency benchmark. */
+  failoverKills: number;
+}
+
+export function loadBenchConfig(env: Record<string, string | undefined> = process.env): BenchConfig {
+  const e = parseEnv(benchEnvSchema, env);
+  return { database: e.ADOS_BENCH_DATABASE, repeats: e.ADOS_BENCH_REPEATS, failoverKills: e.ADOS_BENCH_FAILOVER_KILLS };
 }
 
 /** The link to one workflow in the Temporal Web UI. */

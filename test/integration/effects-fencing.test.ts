@@ -5,8 +5,8 @@
  */
 import { sql } from 'kysely';
 import pino from 'pino';
-import { chooseResumePoint, Checkpointer, parseCheckpointDetails, type HeartbeatContext } from '../../activities/checkpoint';
-import { FencedOutError, generationFromActivityId, TaskEffects, type TaskKey } from '../../activities/effects';
+import { chooseResumePoint, Checkpointer, parseCheckpointDetails, type HeartbeatContext } from '../../activities/common/checkpoint';
+import { FencedOutError, generationFromActivityId, TaskEffects, type TaskKey } from '../../activities/common/effects';
 import { migrateToLatest, openDatabase, type DatabaseHandle, type Db } from '../../shared/node/db';
 import { startEmbeddedPostgresThread } from '../helpers/embedded-postgres-thread';
 import { startPostgresServer } from '../helpers/postgres-server';

@@ -12,7 +12,8 @@
  *   for it is started, `ados resolve --action retry` finishes the run.
  */
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
-import { getDeliveryResult, getDeliveryStatus, startDeliveryRun, type PendingRun } from '../../client/delivery';
+import type { PendingRun } from '../../client/common/pending';
+import { getDeliveryResult, getDeliveryStatus, startDeliveryRun } from '../../client/delivery';
 import type { WorkersReport } from '../../client/workers';
 import type { DeliveryRunInput } from '../../shared/contract/delivery/input';
 import type { DeliveryStatus } from '../../shared/contract/delivery/status';

@@ -1,8 +1,6 @@
 /**
- * Recorded scenarios of deliveryRun with the routing/escalation patch (`ados-routing-escalation-v1`): the main path
- * through the approval gate, and each way the escalation ladder ends. Listed in record-histories.ts's SCENARIOS;
- * the histories (test/histories/deliveryRun-routed-*.json, deliveryRun-escalation-*.json) are what runs started with
- * this code look like, and must keep replaying.
+ * Recorded scenarios of deliveryRun: the main path through the approval gate by Update, and each way the escalation
+ * ladder ends. Listed in record-histories.ts's SCENARIOS (test/histories/<release>/deliveryRun-escalation-*.json).
  */
 import { decide, resolveTask } from '../../client/delivery';
 import { resolveSignal } from '../../shared/contract/delivery/escalation';
@@ -54,10 +52,10 @@ const escalated = (stack: AdosStack, workflowId: string, steps = 0) =>
 export const ESCALATION_SCENARIOS: DeliveryScenario[] = [
   {
     workflowType: 'deliveryRun',
-    name: 'routed-approved',
-    description: 'with the routing/escalation patch: routing check, batched audit by local activities, dev → stage → gate, alice approves by Update → prod',
+    name: 'approved-by-update',
+    description: 'routing check, batched audit by local activities, dev → stage → gate, alice approves by Update → prod',
     expected: 'succeeded',
-    run: (stack) => approvedByAlice(stack, 'routed-approved'),
+    run: (stack) => approvedByAlice(stack, 'approved-by-update'),
   },
   {
     workflowType: 'deliveryRun',

@@ -6,15 +6,16 @@
  *
  * Each scenario runs on the time-skipping test server with the real workers and activities (PGlite in memory), is
  * checked to have ended as intended, and its history is written as JSON (the format of `temporal workflow show
- * --output json`) to test/histories/<workflowType>-<scenario>.json; its workflow id goes to
- * test/histories/workflow-ids.json (histories do not carry it, and a replay should see the real one).
- * See test/histories/README.md for when to re-record.
+ * --output json`) to test/histories/main/<workflowType>-<scenario>.json; its workflow id goes to
+ * test/histories/main/workflow-ids.json (histories do not carry it, and a replay should see the real one).
+ * Frozen releases (test/histories/v*) are never written here: see test/histories/README.md.
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import { decide } from '../../client/delivery';
+import { decide } from '../../client/common/approval';
 import { getExtractionProgress, getExtractionResult, readSchemaDir, readSchemaFiles, startExtraction } from '../../client/extraction';
 import { approveSignal, rejectSignal } from '../../shared/contract/approval';
+import { resolveSignal } from '../../shared/contract/delivery/escalation';
 import type { ExtractionInput } from '../../shared/contract/extraction/messages';
 import type { DeliveryOutcome } from '../../shared/contract/delivery/status';
 import { controlTaskQueue } from '../../shared/contract/task-queues';
@@ -23,11 +24,12 @@ import { createTimeSkippingEnv } from '../helpers/toolchain';
 import { brokenBuildRun, exampleRun, PROJECT_EXAMPLES } from '../workflows/fixtures';
 import { approvedByAlice, ESCALATION_SCENARIOS } from './escalation-scenarios';
 import { historyToJSON } from './history-json';
+import { HISTORY_SETS_DIR, MAIN_SET, WORKFLOW_IDS_FILE } from './history-sets';
 import { documentOf, INVALID_DIR, layeredDocuments, seedDocuments } from '../helpers/extraction';
 
-export const HISTORIES_DIR = path.resolve(__dirname, '..', 'histories');
-/** File name → workflow id of the recorded run. */
-export const WORKFLOW_IDS_FILE = path.join(HISTORIES_DIR, 'workflow-ids.json');
+/** The histories of the code on main (re-recorded when a scenario is added or a workflow changes). */
+const HISTORIES_DIR = path.join(HISTORY_SETS_DIR, MAIN_SET);
+const IDS_FILE = path.join(HISTORIES_DIR, WORKFLOW_IDS_FILE);
 
 interface Scenario {
   /** The file is `<workflowType>-<name>.json`. */
@@ -42,7 +44,7 @@ interface Scenario {
 const awaitingApproval = (stack: AdosStack, workflowId: string) => stack.waitForStatus(workflowId, (s) => s.stage === 'awaiting_approval');
 
 const SCENARIOS: Scenario[] = [
-  // deliveryRun with the routing/escalation patch (test/replay/escalation-scenarios.ts).
+  // The approval path by Update and the escalation ladder (test/replay/escalation-scenarios.ts).
   ...ESCALATION_SCENARIOS,
   {
     workflowType: 'deliveryRun',
@@ -81,6 +83,25 @@ const SCENARIOS: Scenario[] = [
   },
   {
     workflowType: 'deliveryRun',
+    name: 'malformed-signals',
+    description:
+      'dev → stage → gate: a reject signal whose payload says "approve", an approve signal with an extra key, a null one and a malformed resolve signal are each audited as ignored; alice approves → prod',
+    expected: 'succeeded',
+    async run(stack) {
+      const input = exampleRun({ tenantId: 'replay', runId: 'malformed-signals', requestedBy: 'carol', approval: { approvers: ['alice', 'bob'] } });
+      const { workflowId, handle } = await stack.startRun(input);
+      await awaitingApproval(stack, workflowId);
+      await handle.signal(rejectSignal, { decision: 'approve', approver: 'bob' } as never);
+      await handle.signal(approveSignal, { approver: 'bob', role: 'admin' } as never);
+      await handle.signal(approveSignal, null as never);
+      await handle.signal(resolveSignal, { taskId: 7, action: 'skip' } as never);
+      await stack.waitForStatus(workflowId, (s) => (s.approval?.decisions.length ?? 0) >= 3);
+      await handle.signal(approveSignal, { approver: 'alice', comment: 'lgtm' });
+      return { workflowId, outcome: (await stack.result(workflowId)).outcome };
+    },
+  },
+  {
+    workflowType: 'deliveryRun',
     name: 'expired',
     description: 'dev → stage → gate: nobody decides; the 72 h default timeout expires (time skipped by the test server)',
     expected: 'approval_expired',
@@ -94,7 +115,8 @@ const SCENARIOS: Scenario[] = [
   {
     workflowType: 'deliveryRun',
     name: 'failed-task',
-    description: 'dev: build-api fails (unknown template variable, not retried); deploy-api and verify-api are skipped, latency-report runs',
+    description:
+      'dev: build-api fails (unknown template variable, not retried); deploy-api and verify-api are skipped, each with a tasks row and a task.skipped audit entry; latency-report runs',
     expected: 'failed',
     async run(stack) {
       const { workflowId } = await stack.startRun(brokenBuildRun({ tenantId: 'replay', runId: 'failed-task', requestedBy: 'carol' }));
@@ -182,30 +204,10 @@ const SCENARIOS: Scenario[] = [
       return { workflowId, outcome: (await getExtractionResult(stack.client, workflowId)).outcome };
     },
   },
-  // Recorded with the `ados-dag-wake-on-settle-v1` patch (the DAG scheduler wakes on each settlement); every file
-  // above was recorded before it and replays the scheduler's old race.
-  {
-    workflowType: 'deliveryRun',
-    name: 'wake-on-settle-approved',
-    description: 'with the routing and wake-on-settle patches: the example plan dev → stage → gate, alice approves by Update → prod',
-    expected: 'succeeded',
-    run: (stack) => approvedByAlice(stack, 'wake-on-settle'),
-  },
-  {
-    workflowType: 'deliveryRun',
-    name: 'skipped-audited-failed-task',
-    description:
-      'with the `ados-audit-skipped-tasks-v1` patch as well: build-api fails (not retried); deploy-api and verify-api are skipped, each with a tasks row and a task.skipped audit entry; latency-report runs',
-    expected: 'failed',
-    async run(stack) {
-      const { workflowId } = await stack.startRun(brokenBuildRun({ tenantId: 'replay', runId: 'skipped-audited', requestedBy: 'carol' }));
-      return { workflowId, outcome: (await stack.result(workflowId)).outcome };
-    },
-  },
   {
     workflowType: 'schemaExtraction',
-    name: 'layered-wake-on-settle',
-    description: 'with the wake-on-settle patch: 3 layers of 4 agents (fan-in 2), maxParallel 3, so nodes wait for capacity as well as for their dependencies',
+    name: 'layered',
+    description: '3 layers of 4 agents (fan-in 2), maxParallel 3, so nodes wait for capacity as well as for their dependencies',
     expected: 'succeeded',
     run: (stack) => extractionOutcome(stack, { tenantId: 'replay', setName: 'layered', requestedBy: 'carol', documents: layeredDocuments(4, 3, 2), maxParallel: 3 }),
   },
@@ -267,7 +269,7 @@ async function main(only: string[]): Promise<void> {
   const stack = await startStack({ env, workflowBundle, taskQueuePrefix: 'replay' });
   try {
     fs.mkdirSync(HISTORIES_DIR, { recursive: true });
-    const workflowIds: Record<string, string> = fs.existsSync(WORKFLOW_IDS_FILE) ? JSON.parse(fs.readFileSync(WORKFLOW_IDS_FILE, 'utf8')) : {};
+    const workflowIds: Record<string, string> = fs.existsSync(IDS_FILE) ? JSON.parse(fs.readFileSync(IDS_FILE, 'utf8')) : {};
     for (const scenario of chosen) {
       const started = Date.now();
       const { workflowId, outcome } = await scenario.run(stack);
@@ -279,7 +281,7 @@ async function main(only: string[]): Promise<void> {
       fs.writeFileSync(file, `${historyToJSON(history)}\n`);
       workflowIds[fileOf(scenario)] = workflowId;
       const sorted = Object.fromEntries(Object.entries(workflowIds).sort(([a], [b]) => a.localeCompare(b)));
-      fs.writeFileSync(WORKFLOW_IDS_FILE, `${JSON.stringify(sorted, null, 2)}\n`);
+      fs.writeFileSync(IDS_FILE, `${JSON.stringify(sorted, null, 2)}\n`);
       process.stdout.write(
         `${path.relative(process.cwd(), file)}: ${scenario.description} (${outcome}, ${history.events?.length ?? 0} events, ${Date.now() - started} ms)\n`,
       );

@@ -1,9 +1,13 @@
 /**
- * The determinism gate: every recorded history in test/histories replays against the current workflow code without
- * error, every workflow type the worker serves (workflows/index.ts) has at least one recorded history, and, so that
- * this test is known to be able to fail, a deliberately reordered deliveryRun is caught as a DeterminismViolationError.
+ * The determinism gate: every recorded history replays against the current workflow code without error, both the
+ * histories of the code on main (test/histories/main/) and those frozen with each tagged release
+ * (test/histories/v<release>/, never re-recorded); every workflow type the worker serves (workflows/index.ts) has
+ * recorded histories on main and in the latest release; every patch marker has histories from both sides of it; and,
+ * so that this test is known to be able to fail, a deliberately reordered deliveryRun is caught as a
+ * DeterminismViolationError.
  *
- * Re-record with `npx tsx test/replay/record-histories.ts` (see test/histories/README.md).
+ * Re-record main with `npx tsx test/replay/record-histories.ts`; freeze a release with
+ * `npx tsx test/replay/freeze-release.ts v<version>` (see test/histories/README.md).
  */
 import fs from 'node:fs';
 import path from 'node:path';
@@ -11,45 +15,20 @@ import type { History } from '@temporalio/common/lib/proto-utils';
 import { bundleWorkflowCode, DefaultLogger, Worker, type ReplayResult, type WorkflowBundle } from '@temporalio/worker';
 import { DeterminismViolationError } from '@temporalio/workflow';
 import * as workflows from '../../workflows';
-import { DAG_WAKE_ON_SETTLE_PATCH } from '../../workflows/dag';
-import { AUDIT_SKIPPED_TASKS_PATCH, ROUTING_ESCALATION_PATCH } from '../../workflows/delivery/delivery-run';
 import { bundleWorkflows, installQuietRuntime } from '../helpers/stack';
-import { historyFromJSON } from './history-json';
+import { HISTORY_SETS_DIR, historySets, latestRelease, loadHistorySet, MAIN_SET, type RecordedHistory } from './history-sets';
 
-const HISTORIES_DIR = path.resolve(__dirname, '..', 'histories');
-/** File name → workflow id of the recorded run (histories do not carry it; workflows may read it). */
-const WORKFLOW_IDS_FILE = 'workflow-ids.json';
-
-interface RecordedHistory {
-  file: string;
-  workflowId: string;
-  workflowType: string;
-  history: History;
-}
-
-function loadHistories(): RecordedHistory[] {
-  const idsPath = path.join(HISTORIES_DIR, WORKFLOW_IDS_FILE);
-  const workflowIds: Record<string, string> = fs.existsSync(idsPath) ? JSON.parse(fs.readFileSync(idsPath, 'utf8')) : {};
-  return fs
-    .readdirSync(HISTORIES_DIR)
-    .filter((file) => file.endsWith('.json') && file !== WORKFLOW_IDS_FILE)
-    .sort()
-    .map((file) => {
-      const history = historyFromJSON(JSON.parse(fs.readFileSync(path.join(HISTORIES_DIR, file), 'utf8')));
-      const workflowType = history.events?.[0]?.workflowExecutionStartedEventAttributes?.workflowType?.name;
-      if (!workflowType) throw new Error(`${file}: the first event is not WorkflowExecutionStarted`);
-      return { file, workflowId: workflowIds[file] ?? `replay-${file}`, workflowType, history };
-    });
-}
-
-/** Replays the histories on one replay worker; results by file name. */
+/** Replays histories on one replay worker (one set at a time: workflow ids repeat across sets); results by file. */
 async function replay(workflowBundle: WorkflowBundle, histories: RecordedHistory[]): Promise<Map<string, ReplayResult & { file: string }>> {
-  const fileById = new Map(histories.map((h) => [h.workflowId, h.file]));
   const results = new Map<string, ReplayResult & { file: string }>();
-  const input = histories.map(({ workflowId, history }) => ({ workflowId, history }));
-  for await (const result of Worker.runReplayHistories({ workflowBundle, replayName: 'determinism-gate' }, input)) {
-    const file = fileById.get(result.workflowId) ?? result.workflowId;
-    results.set(file, { ...result, file });
+  for (const set of new Set(histories.map((h) => h.set))) {
+    const ofSet = histories.filter((h) => h.set === set);
+    const fileById = new Map(ofSet.map((h) => [h.workflowId, h.file]));
+    const input = ofSet.map(({ workflowId, history }) => ({ workflowId, history }));
+    for await (const result of Worker.runReplayHistories({ workflowBundle, replayName: 'determinism-gate' }, input)) {
+      const file = fileById.get(result.workflowId) ?? result.workflowId;
+      results.set(file, { ...result, file });
+    }
   }
   return results;
 }
@@ -60,7 +39,7 @@ let workflowBundle: WorkflowBundle;
 
 beforeAll(async () => {
   installQuietRuntime();
-  histories = loadHistories();
+  histories = historySets().flatMap(loadHistorySet);
   const started = Date.now();
   workflowBundle = await bundleWorkflows();
   timings.bundle = Date.now() - started;
@@ -75,24 +54,42 @@ test('every recorded history replays against the current workflow code', async (
   const started = Date.now();
   const results = await replay(workflowBundle, histories);
   timings.replayAll = Date.now() - started;
-  expect([...results.keys()].sort()).toEqual(histories.map((h) => h.file));
+  expect([...results.keys()].sort()).toEqual(histories.map((h) => h.file).sort());
   const failures = [...results.values()].filter((r) => r.error).map((r) => `${r.file}: ${r.error?.name}: ${r.error?.message}`);
   expect(failures).toEqual([]);
 });
 
-test('every workflow type in workflows/index.ts has at least one recorded history', () => {
+test('the history sets are main and the frozen releases, and at least one release is frozen', () => {
+  const sets = historySets();
+  expect(sets).toContain(MAIN_SET);
+  expect(sets.filter((s) => s !== MAIN_SET).every((s) => /^v\d+\.\d+\.\d+$/.test(s))).toBe(true);
+  expect(latestRelease(sets)).toBeDefined();
+  // Nothing lies loose beside the sets, where the gate would not see it.
+  expect(fs.readdirSync(HISTORY_SETS_DIR).filter((f) => f.endsWith('.json'))).toEqual([]);
+});
+
+test('every workflow type in workflows/index.ts has recorded histories on main and in the latest release', () => {
   const workflowTypes = Object.entries(workflows)
     .filter(([, value]) => typeof value === 'function')
     .map(([name]) => name)
     .sort();
   expect(workflowTypes).toContain('deliveryRun');
-  const recorded = new Set(histories.map((h) => h.workflowType));
-  const missing = workflowTypes.filter((type) => !recorded.has(type));
-  // A new workflow type needs a recorded history here (test/replay/record-histories.ts) before it ships.
-  expect(missing).toEqual([]);
+  const sets = historySets();
+  // A new workflow type needs a recorded history on main (test/replay/record-histories.ts) before it ships; a release
+  // freezes it. A type added since the latest release is only required on main.
+  const release = latestRelease(sets);
+  for (const set of [MAIN_SET]) {
+    const recorded = new Set(histories.filter((h) => h.set === set).map((h) => h.workflowType));
+    expect({ set, missing: workflowTypes.filter((type) => !recorded.has(type)) }).toEqual({ set, missing: [] });
+  }
+  expect(histories.some((h) => h.set === release)).toBe(true);
   // And the files are named after their workflow type, with the recorded workflow id beside them.
-  for (const { file, workflowType, workflowId } of histories) {
-    expect({ file, named: file.startsWith(`${workflowType}-`), id: workflowId.startsWith('replay-') ? 'missing' : 'recorded' }).toEqual({ file, named: true, id: 'recorded' });
+  for (const { file, name, workflowType, workflowId } of histories) {
+    expect({ file, named: name.startsWith(`${workflowType}-`), id: workflowId.startsWith('replay-') ? 'missing' : 'recorded' }).toEqual({
+      file,
+      named: true,
+      id: 'recorded',
+    });
   }
 });
 
@@ -112,17 +109,14 @@ function patchesIn(history: History): Set<string> {
   return ids;
 }
 
-test.each([
-  [ROUTING_ESCALATION_PATCH, 'deliveryRun'],
-  [DAG_WAKE_ON_SETTLE_PATCH, 'deliveryRun'],
-  [DAG_WAKE_ON_SETTLE_PATCH, 'schemaExtraction'],
-  [AUDIT_SKIPPED_TASKS_PATCH, 'deliveryRun'],
-])('both branches of patch %s are recorded for %s: runs from before it and runs with it', (patch, workflowType) => {
-  const ofType = histories.filter((h) => h.workflowType === workflowType && !h.file.includes('invalid'));
-  const withPatch = ofType.filter((h) => patchesIn(h.history).has(patch)).map((h) => h.file);
-  const without = ofType.filter((h) => !patchesIn(h.history).has(patch)).map((h) => h.file);
-  expect(withPatch.length).toBeGreaterThan(0);
-  expect(without.length).toBeGreaterThan(0);
+test('every patch marker on main has histories from both sides: a frozen release without it, and main with it', () => {
+  const marked = histories.filter((h) => h.set === MAIN_SET).flatMap((h) => [...patchesIn(h.history)].map((patch) => ({ patch, workflowType: h.workflowType })));
+  for (const { patch, workflowType } of marked) {
+    const before = histories.filter((h) => h.set !== MAIN_SET && h.workflowType === workflowType && !patchesIn(h.history).has(patch) && !h.name.includes('invalid'));
+    expect({ patch, workflowType, releasedWithout: before.length > 0 }).toEqual({ patch, workflowType, releasedWithout: true });
+  }
+  // Before the first release (or while main adds no patch) this checks nothing more; the reader above is tested here.
+  expect(patchesIn({ events: [] })).toEqual(new Set());
 });
 
 test('the gate can fail: a deliveryRun that schedules its tasks in another order is a DeterminismViolationError', async () => {
@@ -131,7 +125,7 @@ test('the gate can fail: a deliveryRun that schedules its tasks in another order
     workflowsPath: require.resolve('./fixtures/reordered-workflows'),
     logger: new DefaultLogger('WARN'),
   });
-  const approved = histories.find((h) => h.file === 'deliveryRun-approved-quorum.json');
+  const approved = histories.find((h) => h.set === MAIN_SET && h.name === 'deliveryRun-approved-quorum.json');
   expect(approved).toBeDefined();
   const results = await replay(reorderedBundle, [approved!]);
   timings.negativeCheck = Date.now() - started;

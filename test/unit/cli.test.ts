@@ -6,12 +6,16 @@ import { CommanderError, type Command } from 'commander';
 import { buildProgram } from '../../client/cli';
 import { formatStatus } from '../../client/commands/run';
 import { TemporalUnreachableError } from '../../client/connection';
-import { DecisionRefusedError, RunAlreadyExistsError, RunNotFoundError } from '../../client/delivery';
-import { EXIT, exitCodeFor } from '../../client/exit-codes';
+import { DecisionRefusedError, RunNotFoundError } from '../../client/common/run-errors';
+import { RunAlreadyExistsError } from '../../client/delivery';
+import { exitCodeFor } from '../../client/exit-codes';
 import { readInputFile } from '../../client/plan-file';
 import { InputValidationError } from '../../shared/contract/validation';
 import type { DeliveryStatus } from '../../shared/contract/delivery/status';
+import { EXIT } from '../../shared/node/command-line';
 import { ConfigError } from '../../shared/node/config';
+import { buildWorkerProgram } from '../../workers/main';
+import { MAX_IDENTITY_LENGTH } from '../../workers/worker-flags';
 
 const ROOT = resolve(__dirname, '..', '..');
 const BIN = join(ROOT, 'client', 'bin', 'ados.cjs');
@@ -76,10 +80,11 @@ function quietProgram(): Command {
 }
 
 describe('buildProgram', () => {
-  it('has the commands run (start, status, result), approve, reject, pending and worker', () => {
+  it('has the commands run (start, status, result), approve, reject, pending, workers, extract and schema', () => {
     const program = buildProgram();
     expect(program.name()).toBe('ados');
-    expect(program.commands.map((c) => c.name())).toEqual(['run', 'approve', 'reject', 'pending', 'resolve', 'worker', 'workers', 'extract', 'schema']);
+    // `ados worker` is the worker process's own program (workers/main.ts): listed in the help, run by client/bin/ados.cjs.
+    expect(program.commands.map((c) => c.name())).toEqual(['run', 'approve', 'reject', 'pending', 'resolve', 'workers', 'extract', 'schema']);
     const run = program.commands.find((c) => c.name() === 'run')!;
     expect(run.commands.map((c) => c.name())).toEqual(['start', 'status', 'result']);
   });
@@ -93,7 +98,7 @@ describe('buildProgram', () => {
     expect(command('run', 'start').options.find((o) => o.long === '--file')!.mandatory).toBe(true);
     expect(command('approve').options.find((o) => o.long === '--as')!.mandatory).toBe(true);
     expect(command('reject').options.find((o) => o.long === '--comment')!.mandatory).toBe(true);
-    expect(flags(command('worker'))).toEqual(expect.arrayContaining(['--role', '--capabilities', '--max-concurrent']));
+    expect(flags(buildWorkerProgram())).toEqual(['--role', '--capabilities', '--max-concurrent', '--rate-limit', '--identity', '--help']);
   });
 
   it('refuses approve without --as before doing anything', async () => {
@@ -107,12 +112,6 @@ describe('buildProgram', () => {
     await expect(attempt).rejects.toMatchObject({ code: 'commander.missingMandatoryOptionValue', message: expect.stringContaining('--comment') });
   });
 
-  it('refuses a capability worker without --capabilities, and an unknown role', async () => {
-    await expect(quietProgram().parseAsync(['worker'], { from: 'user' })).rejects.toThrow('--capabilities is required for a capability worker');
-    await expect(quietProgram().parseAsync(['worker', '--role', 'boss'], { from: 'user' })).rejects.toThrow(
-      '--role must be control or capabilities (got "boss")',
-    );
-  });
 });
 
 describe('exitCodeFor', () => {
@@ -223,9 +222,72 @@ describe('the ados binary, without a Temporal server', () => {
     for (const name of ['run', 'approve', 'reject', 'pending', 'worker']) expect(result.stdout).toMatch(new RegExp(`^\\s+${name}\\b`, 'm'));
   });
 
+  it('`ados worker --help` and `ados help worker` exit 0 and list the worker flags', async () => {
+    for (const args of [['worker', '--help'], ['help', 'worker']]) {
+      const result = await ados(args);
+      expect({ args, code: result.code }).toEqual({ args, code: 0 });
+      expect(result.stdout).toContain('Usage: ados worker [options]');
+      for (const flag of ['--role', '--capabilities', '--max-concurrent', '--rate-limit', '--identity']) expect(result.stdout).toContain(flag);
+    }
+  });
+
   it('a command that needs Temporal exits 5 when nothing listens', async () => {
     const result = await ados(['run', 'status', 'delivery-acme-r1']);
     expect(result.code).toBe(5);
     expect(result.stderr).toContain('cannot reach Temporal at 127.0.0.1:1');
+  });
+});
+
+describe('ados worker / ados workers flags, through the real binary', () => {
+  // Nothing listens on TEMPORAL_ADDRESS and DATABASE_URL is unset: a flag that got past validation would end in a
+  // configuration error or an unreachable server instead, so each case shows that the flag is refused first.
+  const noDatabase = { DATABASE_URL: '' };
+  const refused = (flag: string, message: string) => `ados: invalid ados worker flags:\n${flag}: ${message}`;
+
+  it.each([
+    ['--max-concurrent 0', ['--capabilities', 'build', '--max-concurrent', '0'], refused('--max-concurrent', 'must be a whole number of at least 1 (got "0")')],
+    ['--max-concurrent 1.5', ['--capabilities', 'build', '--max-concurrent', '1.5'], refused('--max-concurrent', 'must be a whole number of at least 1 (got "1.5")')],
+    ['--max-concurrent eight', ['--capabilities', 'build', '--max-concurrent', 'eight'], refused('--max-concurrent', 'must be a whole number of at least 1 (got "eight")')],
+    ['--rate-limit fast', ['--capabilities', 'build', '--rate-limit', 'fast'], refused('--rate-limit', 'must be a number of activities per second above 0 (got "fast")')],
+    ['--rate-limit 0', ['--capabilities', 'build', '--rate-limit', '0'], refused('--rate-limit', 'must be a number of activities per second above 0 (got "0")')],
+    ['--role boss', ['--role', 'boss'], refused('--role', 'must be control or capabilities (got "boss")')],
+    ['an empty --identity', ['--capabilities', 'build', '--identity', ''], refused('--identity', 'must not be empty')],
+    ['an --identity with spaces', ['--capabilities', 'build', '--identity', 'my worker'], refused('--identity', 'may hold letters, digits and')],
+    ['an --identity too long', ['--capabilities', 'build', '--identity', 'w'.repeat(MAX_IDENTITY_LENGTH + 1)], refused('--identity', `must be at most ${MAX_IDENTITY_LENGTH} characters`)],
+    ['an unknown capability', ['--capabilities', 'build,teleport'], refused('--capabilities', 'unknown capability teleport; known: build, deploy, verify')],
+    ['a capability listed twice', ['--capabilities', 'build,build'], refused('--capabilities', 'capability build is listed more than once')],
+    ['no --capabilities', [], refused('--capabilities', 'a capability worker needs at least one capability')],
+    ['--capabilities on the control worker', ['--role', 'control', '--capabilities', 'build'], refused('--capabilities', 'applies to capability workers only')],
+  ])('ados worker with %s exits 2 and names the flag', async (_, args, message) => {
+    const result = await ados(['worker', ...args], noDatabase);
+    expect(result.stderr).toContain(message);
+    expect(result.stderr).not.toContain('DATABASE_URL');
+    expect(result.code).toBe(2);
+  });
+
+  it('reports every bad flag at once', async () => {
+    const result = await ados(['worker', '--capabilities', 'teleport', '--max-concurrent', '0', '--identity', ''], noDatabase);
+    expect(result.code).toBe(2);
+    expect(result.stderr.split('\n').filter((line) => line.startsWith('--')).map((line) => line.split(':')[0])).toEqual(['--capabilities', '--max-concurrent', '--identity']);
+  });
+
+  it('valid flags get past the flags to the configuration, which refuses a missing DATABASE_URL (exit 2)', async () => {
+    const result = await ados(['worker', '--capabilities', 'build,deploy', '--max-concurrent', '4', '--rate-limit', '2.5', '--identity', 'cap[build,deploy]-1@host'], noDatabase);
+    expect(result.stderr).not.toContain('invalid ados worker flags');
+    expect(result.stderr).toContain('DATABASE_URL is not set');
+    expect(result.code).toBe(2);
+  });
+
+  it('ados workers --capabilities with an unknown capability exits 2 before connecting to Temporal', async () => {
+    const result = await ados(['workers', '--capabilities', 'build,teleport']);
+    expect(result.stderr).toContain('ados: invalid ados workers flags:\n--capabilities: unknown capability teleport; known: build, deploy, verify');
+    expect(result.stderr).not.toContain('cannot reach Temporal');
+    expect(result.code).toBe(2);
+  });
+
+  it('ados workers --capabilities with an empty list exits 2', async () => {
+    const result = await ados(['workers', '--capabilities', ',']);
+    expect(result.stderr).toContain('--capabilities: give at least one capability');
+    expect(result.code).toBe(2);
   });
 });

@@ -156,6 +156,74 @@ describe('layer 4: dependencies', () => {
   });
 });
 
+describe('a set of 120 agents with one invalid agent: no cascade, no list of 120 names', () => {
+  const agentName = (n: number) => `Agent${String(n).padStart(3, '0')}`;
+  /** Agent001 … Agent120; Agent004–Agent013 depend on Agent003, whose governance mode fails the types layer. */
+  function largeSet(): Array<{ file: string; document: Record<string, unknown> }> {
+    return Array.from({ length: 120 }, (_, i) => {
+      const name = agentName(i + 1);
+      const dependsOn = i + 1 >= 4 && i + 1 <= 13 ? ['Agent003'] : [];
+      const document = agentDocument(name, dependsOn);
+      if (name === 'Agent003') (document.governance as Record<string, unknown>).mode = 'sometimes';
+      return { file: `${name.toLowerCase()}.yaml`, document };
+    });
+  }
+  const namesIn = (message: string) => message.match(/Agent\d{3}/g) ?? [];
+  /** The first ten names of the set once Agent003 is left out. */
+  const firstTen = ['Agent001', 'Agent002', ...Array.from({ length: 8 }, (_, i) => agentName(i + 4))].join(', ');
+
+  test('a dependent of the invalid agent is told so, once per dependency, without the list of the set', () => {
+    const report = validateSchemaSet(largeSet());
+    const errors = report.issues.filter((i) => i.severity === 'error');
+    expect(brief(errors.filter((i) => i.file !== 'agent003.yaml'))).toEqual(
+      Array.from({ length: 10 }, (_, i) => {
+        const file = `${agentName(i + 4).toLowerCase()}.yaml`;
+        return `${file}: dependsOn[0]: error [dependencies] depends on "Agent003", which is invalid (see the errors in agent003.yaml)`;
+      }),
+    );
+    expect(brief(errors.filter((i) => i.file === 'agent003.yaml'))).toEqual(['agent003.yaml: governance.mode: error [types] must be one of "hybrid", "autonomous", "supervised"']);
+    for (const issue of report.issues) expect(issue.message).not.toContain('unknown agent');
+    for (const issue of report.issues) expect(namesIn(issue.message).length).toBeLessThanOrEqual(1);
+  });
+
+  test('an unknown agent lists the first ten names and counts the rest; the suggestion stays', () => {
+    const documents = largeSet();
+    documents[99].document.dependsOn = ['Agent999', 'agent050'];
+    const issues = validateSchemaSet(documents).issues;
+    for (const issue of issues) expect(namesIn(issue.message).length).toBeLessThanOrEqual(12);
+    const messages = issues.filter((i) => i.file === 'agent100.yaml').map((i) => `${i.path}: ${i.message}`);
+    expect(messages).toEqual([
+      `dependsOn[0]: unknown agent "Agent999"; agents in this set: ${firstTen}, … and 109 more`,
+      `dependsOn[1]: unknown agent "agent050" (did you mean "Agent050"?); agents in this set: ${firstTen}, … and 109 more`,
+    ]);
+  });
+
+  test('a cycle through all 120 agents is cut too, and still reads as a loop', () => {
+    const documents = Array.from({ length: 120 }, (_, i) => ({ file: `${agentName(i + 1)}.yaml`, document: agentDocument(agentName(i + 1), [agentName(((i + 1) % 120) + 1)]) }));
+    const issues = validateSchemaSet(documents).issues;
+    expect(issues.map((i) => i.message)).toEqual([
+      `dependency cycle: ${Array.from({ length: 10 }, (_, i) => agentName(i + 1)).join(' → ')} → … and 110 more → Agent001 (each depends on the next); break it by removing one of these dependsOn entries`,
+    ]);
+  });
+
+  test('a file whose agent name could not be read is named to the agents with an unknown dependency', () => {
+    const documents = largeSet().filter((d) => d.file !== 'agent003.yaml');
+    const syntaxIssues: SchemaIssue[] = [{ layer: 'syntax', severity: 'error', file: 'agent003.yaml', path: 'line 2, column 1', message: 'not valid YAML: …' }];
+    const issue = validateSchemaSet(documents, { syntaxIssues }).issues.find((i) => i.file === 'agent004.yaml');
+    expect(issue?.message).toBe(`unknown agent "Agent003"; agents in this set: ${firstTen}, … and 109 more; no agent name could be read from agent003.yaml (see its errors): it may be there`);
+  });
+
+  test('a breaking migration needed by 120 agents is asked for once, naming ten of them', () => {
+    const [tensor59] = readSchemaFiles([path.join(INVALID_DIR, 'migrations', 'tensoraios-5.9.yaml')], (p) => path.basename(p)).sources;
+    const documents = Array.from({ length: 120 }, (_, i) => ({ file: `${agentName(i + 1)}.yaml`, document: { ...(tensor59.document as object), name: agentName(i + 1) } }));
+    const checked = validateExtractionInput({ tenantId: 'acme', setName: 'big', requestedBy: 'c', documents });
+    expect(!checked.ok && checked.issues.map((i) => i.path)).toEqual(['approval']);
+    const message = !checked.ok ? checked.issues[0].message : '';
+    expect(message).toContain('Agent010 (5.9.0 → 6.0.0), … and 110 more need a breaking migration');
+    expect(namesIn(message)).toHaveLength(10);
+  });
+});
+
 describe('layer 5: governance', () => {
   test('a human override with an empty escalation policy is an error', () => {
     expect(brief(validateFiles(fixture('governance')).issues)).toEqual([

@@ -3,7 +3,7 @@ import { createHash } from 'node:crypto';
 import { ApplicationFailure } from '@temporalio/activity';
 import type { CapabilityDeps } from '../../activities/capabilities/capability';
 import { extractText, generateText, generation, generationFallback } from '../../activities/capabilities/generation';
-import { CAPABILITY_HANDLERS } from '../../activities/capabilities';
+import { CAPABILITY_HANDLERS } from '../../activities/capability-activities';
 import { noop } from '../../activities/capabilities/noop';
 import { KNOWN_CAPABILITIES } from '../../shared/contract/capabilities';
 import type { CapabilityRequest } from '../../shared/contract/delivery/capability-io';

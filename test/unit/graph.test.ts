@@ -1,4 +1,4 @@
-import { findCycle, findUnknownDependencies, topologicalOrder, type GraphNode } from '../../shared/contract/graph';
+import { findCycle, findUnknownDependencies, formatCycle, topologicalOrder, type GraphNode } from '../../shared/contract/graph';
 
 const node = (id: string, ...dependsOn: string[]): GraphNode => ({ id, dependsOn });
 
@@ -43,6 +43,21 @@ describe('findCycle', () => {
 
   it('ignores unknown dependencies', () => {
     expect(findCycle([node('a', 'ghost'), node('b', 'a', 'phantom')])).toBeUndefined();
+  });
+});
+
+describe('formatCycle', () => {
+  const ids = (count: number) => Array.from({ length: count }, (_, i) => `n${i + 1}`);
+
+  it('joins a cycle of up to ten nodes whole', () => {
+    expect(formatCycle(['a', 'b', 'c', 'a'])).toBe('a → b → c → a');
+    expect(formatCycle(['solo', 'solo'])).toBe('solo → solo');
+    expect(formatCycle([...ids(10), 'n1'])).toBe(`${ids(10).join(' → ')} → n1`);
+  });
+
+  it('cuts a longer one after ten nodes, counts the rest and still closes on the first node', () => {
+    expect(formatCycle([...ids(11), 'n1'])).toBe(`${ids(10).join(' → ')} → … and 1 more → n1`);
+    expect(formatCycle([...ids(120), 'n1'])).toBe(`${ids(10).join(' → ')} → … and 110 more → n1`);
   });
 });
 

@@ -1,12 +1,8 @@
 import { join } from 'node:path';
 import { readInputFile } from '../../client/plan-file';
-import {
-  DEFAULT_MAX_PARALLEL,
-  KNOWN_CAPABILITIES,
-  validateDeliveryRunInput,
-  type ValidationIssue,
-  type Validated,
-} from '../../shared/contract';
+import { KNOWN_CAPABILITIES } from '../../shared/contract/capabilities';
+import { DEFAULT_MAX_PARALLEL, validateDeliveryRunInput } from '../../shared/contract/delivery/input';
+import type { ValidationIssue, Validated } from '../../shared/contract/validation';
 
 /** A plan that passes: build → deploy → verify, plus an independent analysis, going to prod with one approver. */
 function validPlan(): Record<string, any> {
@@ -291,6 +287,46 @@ describe('validateDeliveryRunInput: plan graph', () => {
     plan.plan.tasks = tasks({ id: 'a', capability: 'teleport', dependsOn: ['b'] }, { id: 'b', dependsOn: ['a', 'ghost'] });
     const issues = issuesOf(validateDeliveryRunInput(plan));
     expect(issues.map((i) => i.path)).toEqual(['plan.tasks[0].capability', 'plan.tasks[1].dependsOn[1]', 'plan.tasks', 'approval']);
+  });
+});
+
+describe('validateDeliveryRunInput: a plan of 120 tasks prints no list of 120 names', () => {
+  const taskId = (n: number) => `t${String(n).padStart(3, '0')}`;
+  const firstTen = Array.from({ length: 10 }, (_, i) => taskId(i + 1));
+  /** t001 … t120 on dev only, each depending on the one before. */
+  function largePlan(): Record<string, any> {
+    const plan = validPlan();
+    plan.environments = ['dev'];
+    plan.plan.tasks = tasks(...Array.from({ length: 120 }, (_, i) => ({ id: taskId(i + 1), dependsOn: i === 0 ? [] : [taskId(i)] })));
+    return plan;
+  }
+
+  it('passes as it is', () => {
+    expect(validateDeliveryRunInput(largePlan()).ok).toBe(true);
+  });
+
+  it('cuts the plan\'s tasks after ten for an unknown dependency, and suggests a task differing only in case', () => {
+    const plan = largePlan();
+    plan.plan.tasks[50].dependsOn = ['ghost', 'T005'];
+    const result = validateDeliveryRunInput(plan);
+    expect(issueAt(result, 'plan.tasks[50].dependsOn[0]').message).toBe(`unknown task "ghost"; tasks in this plan: ${firstTen.join(', ')}, … and 110 more`);
+    expect(issueAt(result, 'plan.tasks[50].dependsOn[1]').message).toBe(`unknown task "T005" (did you mean "t005"?); tasks in this plan: ${firstTen.join(', ')}, … and 110 more`);
+  });
+
+  it('cuts a cycle through all 120 tasks, closing it on its first task', () => {
+    const plan = largePlan();
+    plan.plan.tasks[0].dependsOn = [taskId(120)];
+    const message = issueAt(validateDeliveryRunInput(plan), 'plan.tasks').message;
+    const onTheLoop = ['t001', ...Array.from({ length: 9 }, (_, i) => taskId(120 - i))];
+    expect(message).toBe(`dependency cycle: ${onTheLoop.join(' → ')} → … and 110 more → t001 (each depends on the next)`);
+  });
+
+  it('cuts a long list of known capabilities, and suggests one differing only in case', () => {
+    const plan = largePlan();
+    plan.plan.tasks[7].capability = 'Build';
+    const capabilities = ['build', ...Array.from({ length: 29 }, (_, i) => `plugin-${i + 1}`)];
+    const message = issueAt(validateDeliveryRunInput(plan, capabilities), 'plan.tasks[7].capability').message;
+    expect(message).toBe(`unknown capability "Build" (did you mean "build"?); known: ${capabilities.slice(0, 10).join(', ')}, … and 20 more`);
   });
 });
 

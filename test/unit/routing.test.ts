@@ -19,7 +19,7 @@ import { capabilityTaskQueue } from '../../shared/contract/task-queues';
 import { describeQueue, reportFromResponse, type TaskQueueDescriber } from '../../shared/node/task-queue-report';
 import { planCapabilityWorkers } from '../../workers/capability-worker';
 import { runDag } from '../../workflows/dag';
-import { EventSink } from '../../workflows/delivery/audit-trail';
+import { EventSink } from '../../workflows/common/audit-trail';
 
 const NOW = Date.parse('2026-11-22T06:00:00.000Z');
 const secondsAgo = (s: number) => ({ seconds: Math.floor((NOW - s * 1000) / 1000) as never, nanos: 0 });
@@ -275,10 +275,7 @@ describe('ados workers', () => {
   });
 });
 
-describe.each([
-  ['racing the running nodes', false],
-  ['waking on each settlement', true],
-])('runDag: dynamic parallelism and stop, %s', (_mode, wakeOnSettle) => {
+describe('runDag: dynamic parallelism and stop', () => {
   const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
   it('reads maxParallel each time nodes could start: lowering it holds back new nodes', async () => {
@@ -293,7 +290,7 @@ describe.each([
       await sleep(5);
       running -= 1;
       return node.id;
-    }, { wakeOnSettle });
+    });
     // The first four started together; after n0 lowered the limit, nodes ran one at a time.
     expect(peaks.slice(0, 4)).toEqual([1, 2, 3, 4]);
     expect(Math.max(...peaks.slice(4))).toBe(1);
@@ -318,7 +315,7 @@ describe.each([
         await sleep(node.id === 'b' ? 20 : 1);
         return node.id;
       },
-      { stopReason: () => stop, onSkip: (id, reason) => skipped.push([id, reason]), wakeOnSettle },
+      { stopReason: () => stop, onSkip: (id, reason) => skipped.push([id, reason]) },
     );
     expect(started).toEqual(['a', 'b']);
     expect(outcomes).toEqual({

@@ -3,9 +3,9 @@
  * back as the same data, and it writes the same bytes for the same data.
  */
 import { parse, parseAllDocuments } from 'yaml';
-import { generateArtifacts } from '../../activities/extraction/generators';
-import { GENERATOR_VERSIONS } from '../../activities/extraction/generators/version';
-import { toYaml, yamlString, type YamlValue } from '../../activities/extraction/generators/yaml-emitter';
+import { generateArtifacts } from '../../shared/node/extraction/generators';
+import { GENERATOR_VERSIONS } from '../../shared/node/extraction/generators/version';
+import { toYaml, yamlString, type YamlValue } from '../../shared/node/extraction/generators/yaml-emitter';
 import { validateSchemaSet } from '../../shared/contract/extraction/validate';
 import { seedDocuments } from '../helpers/extraction';
 

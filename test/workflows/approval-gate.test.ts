@@ -6,7 +6,8 @@
 import { WorkflowUpdateFailedError } from '@temporalio/client';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import type { WorkflowBundle } from '@temporalio/worker';
-import { decide, DecisionRefusedError } from '../../client/delivery';
+import { decide } from '../../client/common/approval';
+import { DecisionRefusedError } from '../../client/common/run-errors';
 import { approveSignal, decideUpdate, rejectSignal } from '../../shared/contract/approval';
 import type { DeliveryStatus } from '../../shared/contract/delivery/status';
 import { useTimeSkippingStack, type AdosStack } from '../helpers/stack';

@@ -8,7 +8,8 @@
  */
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import type { WorkflowBundle } from '@temporalio/worker';
-import { DecisionRefusedError, resolveTask } from '../../client/delivery';
+import { DecisionRefusedError } from '../../client/common/run-errors';
+import { resolveTask } from '../../client/delivery';
 import { resolveSignal, type LadderStep } from '../../shared/contract/delivery/escalation';
 import type { DeliveryRunInput } from '../../shared/contract/delivery/input';
 import type { DeliveryStatus } from '../../shared/contract/delivery/status';

@@ -3,13 +3,12 @@ import {
   ApplicationFailure,
   condition,
   log,
-  patched,
   proxyActivities,
   setHandler,
   upsertSearchAttributes,
   workflowInfo,
 } from '@temporalio/workflow';
-import type { DeliveryControlActivities } from '../../activities/delivery/control-activities';
+import type { AuditActivities } from '../../activities/common/audit-activities';
 import type { ExtractionControlActivities } from '../../activities/extraction/control-activities';
 import type { ExtractionWorkerActivities } from '../../activities/extraction/extract';
 import { CAPABILITIES } from '../../shared/contract/capabilities';
@@ -30,15 +29,20 @@ import {
 import type { AgentSchema } from '../../shared/contract/extraction/schema';
 import { topologicalOrder } from '../../shared/contract/graph';
 import { AdosAwaitingApproval, AdosKind, AdosStage, AdosTenant } from '../../shared/contract/search-attributes';
-import { capabilityTaskQueue, controlTaskQueue, DEFAULT_TASK_QUEUE_PREFIX, prefixFromControlTaskQueue } from '../../shared/contract/task-queues';
+import { controlTaskQueue } from '../../shared/contract/task-queues';
 import { formatIssues } from '../../shared/contract/validation';
 import { parseExtractionWorkflowId } from '../../shared/contract/workflow-ids';
 import { ApprovalGate } from '../approval';
-import { DAG_WAKE_ON_SETTLE_PATCH, errorMessage, runDag } from '../dag';
-import { AuditTrail } from '../delivery/audit-trail';
+import { capabilityActivityOptions } from '../common/capability-activity';
+import { AuditTrail } from '../common/audit-trail';
+import { runTaskQueuePrefix } from '../common/task-queue';
+import { errorMessage, failedNodesReason, runDag } from '../dag';
 
 /** The approval gate's name for breaking (major-version) schema migrations. */
 export const MIGRATION_GATE = 'schema-migration';
+
+/** Failures of the extract activity that a retry cannot fix: the schema or the input must change. */
+const NON_RETRYABLE_EXTRACTION_ERRORS = ['InvalidExtractionInput', 'InvalidCapabilityInput'] as const;
 
 interface AgentNode {
   id: string;
@@ -58,7 +62,7 @@ interface NodeOutput {
  * agents run no activity. A failed agent skips its dependents; independent branches go on.
  */
 export async function schemaExtraction(input: ExtractionInput): Promise<ExtractionResult> {
-  const { workflowId, taskQueue } = workflowInfo();
+  const { workflowId } = workflowInfo();
   const checked = validateExtractionInput(input);
   if (!checked.ok) {
     throw ApplicationFailure.create({
@@ -70,27 +74,17 @@ export async function schemaExtraction(input: ExtractionInput): Promise<Extracti
   }
   const request = checked.value;
   const { report, breaking } = checked;
-  // Decided once, at the start: a run recorded before the patch keeps racing its running nodes to its end.
-  const wakeOnSettle = patched(DAG_WAKE_ON_SETTLE_PATCH);
-  const prefix = taskQueuePrefix(taskQueue);
-  const control = proxyActivities<ExtractionControlActivities & Pick<DeliveryControlActivities, 'recordAudit' | 'recordApprovalDecision'>>({
+  const prefix = runTaskQueuePrefix();
+  const control = proxyActivities<ExtractionControlActivities & AuditActivities>({
     taskQueue: controlTaskQueue(prefix),
     startToCloseTimeout: '60s',
     retry: { initialInterval: '1s', maximumInterval: '30s' },
   });
-  const spec = CAPABILITIES.extract;
-  const worker = proxyActivities<ExtractionWorkerActivities>({
-    taskQueue: capabilityTaskQueue('extract', prefix),
-    startToCloseTimeout: `${spec.startToCloseTimeoutSeconds * 1000 + request.simulatedWorkMs}ms`,
-    heartbeatTimeout: `${spec.heartbeatTimeoutSeconds}s`,
-    retry: {
-      maximumAttempts: spec.retry.maximumAttempts,
-      initialInterval: `${spec.retry.initialIntervalSeconds}s`,
-      backoffCoefficient: spec.retry.backoffCoefficient,
-      maximumInterval: `${spec.retry.maximumIntervalSeconds}s`,
-      nonRetryableErrorTypes: ['InvalidExtractionInput', 'InvalidCapabilityInput'],
-    },
-  });
+  /** The extract activity for one agent, on the `extract` capability's queue with its registry options. */
+  const extractor = (agent: string) =>
+    proxyActivities<ExtractionWorkerActivities>(
+      capabilityActivityOptions('extract', CAPABILITIES.extract, prefix, { extraStartToCloseMs: request.simulatedWorkMs }, NON_RETRYABLE_EXTRACTION_ERRORS, `extract ${agent}`).options,
+    );
   const audit = new AuditTrail(request.tenantId);
   const ids = parseExtractionWorkflowId(workflowId);
 
@@ -120,14 +114,8 @@ export async function schemaExtraction(input: ExtractionInput): Promise<Extracti
     policy: breaking.length > 0 ? request.approval : undefined,
     requestedBy: request.requestedBy,
     stage: () => progress.stage,
-    record: (decision, seq) =>
-      control.recordApprovalDecision({
-        ...audit.next(decision.counted ? (decision.decision === 'approve' ? 'approval.granted' : 'approval.refused') : 'approval.ignored'),
-        detail: { ...decision },
-        gate: MIGRATION_GATE,
-        seq,
-        ...decision,
-      }),
+    audit,
+    activities: control,
   });
   setHandler(extractionProgressQuery, () => {
     const counts = Object.fromEntries(EXTRACTION_NODE_STATES.map((s) => [s, 0])) as ExtractionProgress['counts'];
@@ -167,16 +155,16 @@ export async function schemaExtraction(input: ExtractionInput): Promise<Extracti
   const now = () => new Date(Date.now()).toISOString();
 
   if (breaking.length > 0) {
-    setStage('awaiting_approval');
+    upsertSearchAttributes([{ key: AdosStage, value: 'awaiting_approval' }]);
     const what = breaking.map((b) => `${b.agent} ${b.from} → ${b.to}`).join(', ');
-    await control.recordAudit({ ...audit.next('approval.requested'), detail: { gate: MIGRATION_GATE, policy: request.approval, breaking } });
-    progress.waitingFor = `approval of the breaking migration(s) ${what} by ${request.approval?.quorum} of ${request.approval?.approvers.join(', ')} (within ${request.approval?.timeout})`;
-    const decision = await gate.wait();
+    const decision = await gate.wait({ breaking }, () => {
+      progress.stage = 'awaiting_approval';
+      progress.waitingFor = `approval of the breaking migration(s) ${what} by ${request.approval?.quorum} of ${request.approval?.approvers.join(', ')} (within ${request.approval?.timeout})`;
+    });
     progress.waitingFor = undefined;
     if (decision !== 'approved') {
       outcome = decision === 'rejected' ? 'rejected' : 'approval_expired';
       reason = decision === 'rejected' ? `breaking migration rejected by ${gate.snapshot()?.rejectedBy}` : `no approval of the breaking migration within ${request.approval?.timeout}`;
-      if (decision === 'expired') await control.recordAudit({ ...audit.next('approval.expired'), detail: { gate: MIGRATION_GATE, timeout: request.approval?.timeout } });
       for (const node of nodes) {
         progress.nodes[node.id] = { ...progress.nodes[node.id], state: 'skipped', reason };
         results[node.id] = { state: 'skipped', reason };
@@ -203,7 +191,7 @@ export async function schemaExtraction(input: ExtractionInput): Promise<Extracti
         progress.nodes[node.id] = { ...progress.nodes[node.id], state: 'running', startedAt: now() };
         let result: ExtractAgentResult;
         try {
-          result = await worker.extractAgent({
+          result = await extractor(node.id).extractAgent({
             tenantId: request.tenantId,
             workflowId,
             agent: node.schema,
@@ -236,13 +224,12 @@ export async function schemaExtraction(input: ExtractionInput): Promise<Extracti
           progress.nodes[id] = { ...progress.nodes[id], state: 'skipped', reason: why };
           results[id] = { state: 'skipped', reason: why };
         },
-        wakeOnSettle,
       },
     );
-    const failed = Object.entries(outcomes).filter(([, o]) => o.status === 'failed');
-    if (failed.length > 0) {
+    const failed = failedNodesReason(outcomes, 'agent');
+    if (failed) {
       outcome = 'failed';
-      reason = failed.map(([id, o]) => `agent "${id}" failed: ${o.status === 'failed' ? o.error : ''}`).join('; ');
+      reason = failed;
     }
   }
 
@@ -268,14 +255,4 @@ export async function schemaExtraction(input: ExtractionInput): Promise<Extracti
   log.info('schema extraction finished', { outcome, reason, hits: result.cache.hits, misses: result.cache.misses });
   await condition(allHandlersFinished);
   return result;
-}
-
-/** The deployment's prefix, from the control queue (a replay worker's own queue replays with the default). */
-function taskQueuePrefix(taskQueue: string): string {
-  try {
-    return prefixFromControlTaskQueue(taskQueue);
-  } catch (error) {
-    if (workflowInfo().unsafe.isReplaying) return DEFAULT_TASK_QUEUE_PREFIX;
-    throw error;
-  }
 }

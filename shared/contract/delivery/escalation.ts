@@ -56,14 +56,23 @@ export const DEFAULT_ESCALATION_TIMEOUT = '72h';
 export const RESOLVE_ACTIONS = ['retry', 'skip', 'abort'] as const;
 export type ResolveAction = (typeof RESOLVE_ACTIONS)[number];
 
-/** What `resolve` carries (signal and Update alike). */
-export const resolutionSchema = z.object({
-  taskId: z.string().min(1, 'name the task to resolve (--task <id>)'),
+/** Longest task id or person id a resolution may carry: ids, not documents. */
+export const MAX_RESOLUTION_ID_LENGTH = 200;
+
+/** What `resolve` carries (signal and Update alike). Strict: an unknown key is refused, not ignored. */
+export const resolutionSchema = z.strictObject({
+  taskId: z
+    .string({ message: 'must be a string: the task to resolve (--task <id>)' })
+    .min(1, 'name the task to resolve (--task <id>)')
+    .max(MAX_RESOLUTION_ID_LENGTH, `a task id has at most ${MAX_RESOLUTION_ID_LENGTH} characters`),
   action: z.enum(RESOLVE_ACTIONS, { message: `must be one of ${RESOLVE_ACTIONS.join(', ')}` }),
-  by: z.string().min(1, 'say who resolves (--as <user>)'),
-  comment: z.string().max(2000, 'keep the comment under 2000 characters').optional(),
+  by: z
+    .string({ message: 'must be a string: who resolves (--as <user>)' })
+    .min(1, 'say who resolves (--as <user>)')
+    .max(MAX_RESOLUTION_ID_LENGTH, `a person id has at most ${MAX_RESOLUTION_ID_LENGTH} characters`),
+  comment: z.string({ message: 'must be a string' }).max(2000, 'keep the comment under 2000 characters').optional(),
   /** Optional: the environment the task is escalated in (the current one by default). */
-  environment: z.enum(ENVIRONMENTS).optional(),
+  environment: z.enum(ENVIRONMENTS, { message: `must be one of ${ENVIRONMENTS.join(', ')}` }).optional(),
 });
 export type Resolution = z.output<typeof resolutionSchema>;
 
@@ -101,6 +110,7 @@ export interface ResolveOutcome {
   by: string;
 }
 
+/** Typed for senders; the workflow parses what actually arrives with resolutionSchema. */
 export const resolveSignal = defineSignal<[Resolution]>('resolve');
 /** The same resolution as an Update: its synchronous validator refuses at once one that would not count. */
 export const resolveUpdate = defineUpdate<ResolveOutcome, [Resolution]>('resolve');

@@ -2,8 +2,8 @@ import { z } from 'zod';
 import { approvalPolicySchema } from '../approval';
 import { durationSchema } from '../duration';
 import { capabilityAlternates, capabilitySpec, KNOWN_CAPABILITIES } from '../capabilities';
-import { findCycle, findUnknownDependencies } from '../graph';
-import { issuesFromZod, type Validated, type ValidationIssue } from '../validation';
+import { findCycle, findUnknownDependencies, formatCycle } from '../graph';
+import { didYouMean, issuesFromZod, listNames, type Validated, type ValidationIssue } from '../validation';
 import { RUN_ID_PATTERN, TENANT_ID_PATTERN } from '../workflow-ids';
 
 export const ENVIRONMENTS = ['dev', 'stage', 'prod'] as const;
@@ -96,7 +96,7 @@ function crossFieldIssues(run: DeliveryRun, knownCapabilities: readonly string[]
     if (!knownCapabilities.includes(task.capability)) {
       issues.push({
         path: `plan.tasks[${index}].capability`,
-        message: `unknown capability "${task.capability}"; known: ${knownCapabilities.join(', ')}`,
+        message: `unknown capability "${task.capability}"${didYouMean(task.capability, knownCapabilities)}; known: ${listNames(knownCapabilities)}`,
       });
     }
     // The override applies to every variant the ladder may swap to, so it must fit the shortest attempt.
@@ -110,17 +110,17 @@ function crossFieldIssues(run: DeliveryRun, knownCapabilities: readonly string[]
     }
   });
 
-  const knownIds = [...firstIndex.keys()].join(', ');
+  const knownIds = [...firstIndex.keys()];
   for (const unknown of findUnknownDependencies(tasks)) {
     issues.push({
       path: `plan.tasks[${unknown.nodeIndex}].dependsOn[${unknown.index}]`,
-      message: `unknown task "${unknown.dependency}"; tasks in this plan: ${knownIds}`,
+      message: `unknown task "${unknown.dependency}"${didYouMean(unknown.dependency, knownIds)}; tasks in this plan: ${listNames(knownIds)}`,
     });
   }
 
   const cycle = findCycle(tasks);
   if (cycle) {
-    issues.push({ path: 'plan.tasks', message: `dependency cycle: ${cycle.join(' → ')} (each depends on the next)` });
+    issues.push({ path: 'plan.tasks', message: `dependency cycle: ${formatCycle(cycle)} (each depends on the next)` });
   }
 
   const order = run.environments.map((env) => ENVIRONMENTS.indexOf(env));

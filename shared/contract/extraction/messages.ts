@@ -1,7 +1,7 @@
 import { defineQuery } from '@temporalio/workflow';
 import { z } from 'zod';
 import { approvalPolicySchema, type ApprovalGateSnapshot } from '../approval';
-import { issuesFromZod, type ValidationIssue } from '../validation';
+import { issuesFromZod, listNames, type ValidationIssue } from '../validation';
 import { EXTRACTION_SET_PATTERN, TENANT_ID_PATTERN } from '../workflow-ids';
 import type { AppliedMigration } from './migrations';
 import type { AgentKind, AgentSchema } from './schema';
@@ -71,7 +71,7 @@ export function validateExtractionInput(raw: unknown): ExtractionValidation {
     s.migrations.filter((m) => m.breaking).map((m) => ({ agent: s.name ?? s.file, file: s.file, id: m.id, from: m.from, to: m.to })),
   );
   if (breaking.length > 0) {
-    const what = breaking.map((b) => `${b.agent} (${b.from} → ${b.to})`).join(', ');
+    const what = listNames(breaking.map((b) => `${b.agent} (${b.from} → ${b.to})`));
     if (!request.approval) {
       issues.push({
         path: 'approval',

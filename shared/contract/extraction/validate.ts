@@ -1,6 +1,6 @@
 import type { z } from 'zod';
-import { findCycle } from '../graph';
-import { jsonPath } from '../validation';
+import { findCycle, formatCycle } from '../graph';
+import { didYouMean, jsonPath, listNames } from '../validation';
 import { deprecatedFields, migrateDocument, type AppliedMigration, type SchemaMigration, SCHEMA_MIGRATIONS } from './migrations';
 import {
   agentSchema,
@@ -188,8 +188,18 @@ function typeMessage(issue: z.core.$ZodIssue): string {
   return issue.message;
 }
 
-/** Dependencies, across the set: unique names, every dependsOn resolvable, no cycle; a private API requires auth. */
-export function checkDependencies(schemas: ReadonlyArray<{ file: string; schema: AgentSchema }>): SchemaIssue[] {
+/** A document of the set that failed an earlier layer, with its agent name when that could be read. */
+export interface FailedDocument {
+  file: string;
+  name?: string;
+}
+
+/**
+ * Dependencies, across the set: unique names, every dependsOn resolvable, no cycle; a private API requires auth.
+ * A dependency on a `failed` document is reported as such rather than as unknown, so one broken agent does not
+ * turn into an "unknown agent" error at each of its dependents.
+ */
+export function checkDependencies(schemas: ReadonlyArray<{ file: string; schema: AgentSchema }>, failed: readonly FailedDocument[] = []): SchemaIssue[] {
   const issues: SchemaIssue[] = [];
   const issue = (file: string, agent: string, path: string, message: string): SchemaIssue => ({ layer: 'dependencies', severity: 'error', file, agent, path, message });
   const byName = new Map<string, string>();
@@ -205,16 +215,21 @@ export function checkDependencies(schemas: ReadonlyArray<{ file: string; schema:
     } else bySlug.set(slug, schema.name);
   }
   const names = [...byName.keys()];
+  const failedByName = new Map(failed.filter((f) => f.name !== undefined).map((f) => [f.name!, f.file]));
+  const unnamedFiles = failed.filter((f) => f.name === undefined).map((f) => f.file);
+  const unnamedHint = unnamedFiles.length === 0 ? '' : `; no agent name could be read from ${listNames(unnamedFiles)} (see ${unnamedFiles.length === 1 ? 'its' : 'their'} errors): it may be there`;
   for (const { file, schema } of schemas) {
     const seen = new Set<string>();
     schema.dependsOn.forEach((dependency, index) => {
       const path = `dependsOn[${index}]`;
       if (dependency === schema.name) issues.push(issue(file, schema.name, path, `"${schema.name}" cannot depend on itself`));
       else if (!byName.has(dependency)) {
-        const near = names.find((n) => n.toLowerCase() === dependency.toLowerCase());
-        issues.push(
-          issue(file, schema.name, path, `unknown agent "${dependency}"${near ? ` (did you mean "${near}"?)` : ''}; agents in this set: ${names.join(', ')}`),
-        );
+        const failedFile = failedByName.get(dependency);
+        const message =
+          failedFile !== undefined
+            ? `depends on "${dependency}", which is invalid (see the errors in ${failedFile})`
+            : `unknown agent "${dependency}"${didYouMean(dependency, names)}; agents in this set: ${listNames(names)}${unnamedHint}`;
+        issues.push(issue(file, schema.name, path, message));
       }
       if (seen.has(dependency)) issues.push(issue(file, schema.name, path, `"${dependency}" is listed twice`));
       seen.add(dependency);
@@ -226,7 +241,7 @@ export function checkDependencies(schemas: ReadonlyArray<{ file: string; schema:
   const cycle = findCycle(schemas.map(({ schema }) => ({ id: schema.name, dependsOn: schema.dependsOn.filter((d) => d !== schema.name) })));
   if (cycle) {
     const first = schemas.find(({ schema }) => schema.name === cycle[0])!;
-    issues.push(issue(first.file, first.schema.name, 'dependsOn', `dependency cycle: ${cycle.join(' → ')} (each depends on the next); break it by removing one of these dependsOn entries`));
+    issues.push(issue(first.file, first.schema.name, 'dependsOn', `dependency cycle: ${formatCycle(cycle)} (each depends on the next); break it by removing one of these dependsOn entries`));
   }
   return issues;
 }
@@ -358,7 +373,12 @@ export function validateSchemaSet(sources: readonly SchemaSource[], options: Val
     typed.push({ file, schema: types.schema });
   }
 
-  issues.push(...checkDependencies(typed));
+  const syntaxFailed = new Set((options.syntaxIssues ?? []).filter((i) => i.severity === 'error').map((i) => i.file));
+  const failed: FailedDocument[] = [
+    ...[...syntaxFailed].map((file) => ({ file })),
+    ...analyzed.filter((entry) => entry.schema === undefined).map(({ file, name }) => ({ file, name })),
+  ];
+  issues.push(...checkDependencies(typed, failed));
   for (const { file, schema } of typed) {
     issues.push(...checkGovernance(file, schema), ...checkConsistency(file, schema), ...checkPerformance(file, schema));
   }

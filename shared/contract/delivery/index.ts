@@ -1,4 +1,0 @@
-export * from './input';
-export * from './status';
-export * from './capability-io';
-export * from './escalation';
