@@ -30,6 +30,52 @@ export type BatchedEvent = (TaskEventRecord & { kind: 'task' }) | (AuditRecord &
 export interface RunFinishedRecord extends AuditRecord {
   status: string;
   result: unknown;
+  /** Entries of the run still unwritten, recorded before the end. */
+  events: BatchedEvent[];
+}
+
+/**
+ * Writes task events and audit entries in order, in two statements. Idempotent: an entry whose audit key is already
+ * recorded changes nothing, so a retried or late attempt never moves a task row back to an older state; of the new
+ * entries, each task row takes the last state in the batch.
+ */
+async function writeEvents(trx: Db, events: BatchedEvent[]): Promise<{ inserted: number }> {
+  const inserted = await appendAudit(trx, events);
+  const fresh = new Set(inserted.map((row) => `${row.workflow_id}\u0000${row.event_key}`));
+  const latest = new Map<string, TaskEventRecord>();
+  for (const event of events) {
+    if (event.kind !== 'task' || !fresh.has(`${event.workflowId}\u0000${event.auditKey}`)) continue;
+    latest.set(`${event.workflowId}\u0000${event.environment}\u0000${event.taskId}`, event);
+  }
+  if (latest.size > 0) {
+    await trx
+      .insertInto('tasks')
+      .values(
+        [...latest.values()].map((record) => ({
+          workflow_id: record.workflowId,
+          environment: record.environment,
+          task_id: record.taskId,
+          capability: record.capability,
+          state: record.state,
+          worker: record.worker ?? null,
+          attempt: record.attempt ?? null,
+          output: record.output === undefined ? null : toJson(record.output),
+          error: record.error ?? null,
+        })),
+      )
+      .onConflict((oc) =>
+        oc.columns(['workflow_id', 'environment', 'task_id']).doUpdateSet((eb) => ({
+          state: eb.ref('excluded.state'),
+          worker: eb.ref('excluded.worker'),
+          attempt: eb.ref('excluded.attempt'),
+          output: eb.ref('excluded.output'),
+          error: eb.ref('excluded.error'),
+          updated_at: new Date(),
+        })),
+      )
+      .execute();
+  }
+  return { inserted: inserted.length };
 }
 
 /**
@@ -54,54 +100,17 @@ export function createDeliveryControlActivities(db: Db) {
 
     /**
      * A batch of task events and audit entries, in order, in one transaction and two statements (the delivery run
-     * sends them while its tasks run, so that auditing is off the tasks' critical path). Idempotent: an entry whose
-     * audit key is already recorded changes nothing, so a retried or late attempt never moves a task row back to an
-     * older state; of the new entries, each task row takes the last state in the batch.
+     * sends them while its tasks run, so that auditing is off the tasks' critical path). Idempotent: see writeEvents.
      */
     async recordEvents(events: BatchedEvent[]): Promise<{ inserted: number }> {
       if (events.length === 0) return { inserted: 0 };
-      return db.transaction().execute(async (trx) => {
-        const inserted = await appendAudit(trx, events);
-        const fresh = new Set(inserted.map((row) => `${row.workflow_id}\u0000${row.event_key}`));
-        const latest = new Map<string, TaskEventRecord>();
-        for (const event of events) {
-          if (event.kind !== 'task' || !fresh.has(`${event.workflowId}\u0000${event.auditKey}`)) continue;
-          latest.set(`${event.workflowId}\u0000${event.environment}\u0000${event.taskId}`, event);
-        }
-        if (latest.size > 0) {
-          await trx
-            .insertInto('tasks')
-            .values(
-              [...latest.values()].map((record) => ({
-                workflow_id: record.workflowId,
-                environment: record.environment,
-                task_id: record.taskId,
-                capability: record.capability,
-                state: record.state,
-                worker: record.worker ?? null,
-                attempt: record.attempt ?? null,
-                output: record.output === undefined ? null : toJson(record.output),
-                error: record.error ?? null,
-              })),
-            )
-            .onConflict((oc) =>
-              oc.columns(['workflow_id', 'environment', 'task_id']).doUpdateSet((eb) => ({
-                state: eb.ref('excluded.state'),
-                worker: eb.ref('excluded.worker'),
-                attempt: eb.ref('excluded.attempt'),
-                output: eb.ref('excluded.output'),
-                error: eb.ref('excluded.error'),
-                updated_at: new Date(),
-              })),
-            )
-            .execute();
-        }
-        return { inserted: inserted.length };
-      });
+      return db.transaction().execute((trx) => writeEvents(trx, events));
     },
 
-    async recordRunFinished(record: RunFinishedRecord): Promise<void> {
+    /** The run's end, after the entries it had not written yet (`events`, as recordEvents writes them), in one transaction. */
+    async recordRunFinished({ events, ...record }: RunFinishedRecord): Promise<void> {
       await db.transaction().execute(async (trx) => {
+        if (events.length > 0) await writeEvents(trx, events);
         await finishRun(trx, record.workflowId, record.status, record.result);
         await appendAudit(trx, record);
       });

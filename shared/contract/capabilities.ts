@@ -34,7 +34,8 @@ export interface CapabilitySpec {
 /** Long enough for a busy pool's backlog, short enough that an unserved capability does not hang a run. */
 export const DEFAULT_SCHEDULE_TO_START_TIMEOUT_SECONDS = 300;
 
-const DEFAULT_RETRY: CapabilityRetry = {
+/** The retry policy of a capability that names none. */
+export const DEFAULT_RETRY: CapabilityRetry = {
   maximumAttempts: 3,
   initialIntervalSeconds: 1,
   backoffCoefficient: 2,

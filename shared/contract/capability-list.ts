@@ -7,7 +7,7 @@ import { capabilitySpec, KNOWN_CAPABILITIES } from './capabilities';
 import { didYouMean, listNames } from './validation';
 
 /** `build, deploy,` → `['build', 'deploy']`. */
-export function splitCapabilityList(text: string): string[] {
+function splitCapabilityList(text: string): string[] {
   return text
     .split(',')
     .map((name) => name.trim())

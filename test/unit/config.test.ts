@@ -1,13 +1,15 @@
-import { ConfigError, loadConfig, webUiWorkflowUrl } from '../../shared/node/config';
+import { homedir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { ConfigError, loadBenchConfig, loadConfig, webUiWorkflowUrl } from '../../shared/node/config';
 
-function configError(env: Record<string, string | undefined>): ConfigError {
+function configError(env: Record<string, string | undefined>, load: (env: Record<string, string | undefined>) => unknown = loadConfig): ConfigError {
   try {
-    loadConfig(env);
+    load(env);
   } catch (error) {
     expect(error).toBeInstanceOf(ConfigError);
     return error as ConfigError;
   }
-  throw new Error(`expected loadConfig(${JSON.stringify(env)}) to throw`);
+  throw new Error(`expected ${load.name}(${JSON.stringify(env)}) to throw`);
 }
 
 describe('loadConfig', () => {
@@ -21,6 +23,9 @@ describe('loadConfig', () => {
       dataDir: '.ados',
       webUiUrl: 'http://localhost:8233',
       workerShutdownGrace: '30s',
+      embeddedDbPort: 55432,
+      sampleRun: true,
+      toolsDir: join(homedir(), '.cache', 'ados', 'tools'),
     });
   });
 
@@ -35,6 +40,9 @@ describe('loadConfig', () => {
         ADOS_DATA_DIR: '/var/lib/ados',
         ADOS_WEB_UI_URL: 'http://ui.internal:8080/',
         ADOS_WORKER_SHUTDOWN_GRACE: '500ms',
+        ADOS_EMBEDDED_DB_PORT: '6543',
+        ADOS_SAMPLE_RUN: '0',
+        ADOS_TOOLS_DIR: '/opt/ados-tools',
       }),
     ).toEqual({
       temporalAddress: 'temporal.internal:7233',
@@ -45,7 +53,14 @@ describe('loadConfig', () => {
       dataDir: '/var/lib/ados',
       webUiUrl: 'http://ui.internal:8080',
       workerShutdownGrace: '500ms',
+      embeddedDbPort: 6543,
+      sampleRun: false,
+      toolsDir: '/opt/ados-tools',
     });
+  });
+
+  it('resolves a relative ADOS_TOOLS_DIR, as the bootstrap does', () => {
+    expect(loadConfig({ ADOS_TOOLS_DIR: 'tools' }).toolsDir).toBe(resolve('tools'));
   });
 
   it('ignores unrelated variables', () => {
@@ -76,6 +91,11 @@ describe('loadConfig', () => {
     ['TEMPORAL_NAMESPACE', '-ns', 'namespace'],
     ['ADOS_WEB_UI_URL', 'not a url', 'must be a URL'],
     ['ADOS_WORKER_SHUTDOWN_GRACE', '1h', 'such as 30s'],
+    ['ADOS_EMBEDDED_DB_PORT', 'abc', 'must be a TCP port: a whole number from 1 to 65535'],
+    ['ADOS_EMBEDDED_DB_PORT', '0', 'must be a TCP port: a whole number from 1 to 65535'],
+    ['ADOS_EMBEDDED_DB_PORT', '70000', 'must be a TCP port: a whole number from 1 to 65535'],
+    ['ADOS_EMBEDDED_DB_PORT', '5432.5', 'must be a TCP port'],
+    ['ADOS_SAMPLE_RUN', 'yes', 'must be 1 (start the sample run) or 0 (skip it)'],
   ])('refuses %s=%s with a message naming the variable and its value', (name, value, hint) => {
     const error = configError({ [name]: value });
     expect(error.problems).toHaveLength(1);
@@ -94,5 +114,34 @@ describe('loadConfig', () => {
   it('builds Web UI links with the namespace and workflow id encoded', () => {
     const config = loadConfig({ ADOS_WEB_UI_URL: 'http://localhost:8233/', TEMPORAL_NAMESPACE: 'default' });
     expect(webUiWorkflowUrl(config, 'delivery-acme-r 1')).toBe('http://localhost:8233/namespaces/default/workflows/delivery-acme-r%201');
+  });
+});
+
+describe('loadBenchConfig', () => {
+  it('applies the defaults when nothing is set', () => {
+    expect(loadBenchConfig({})).toEqual({ database: undefined, repeats: 7, failoverKills: 20 });
+  });
+
+  it('reads every knob', () => {
+    expect(loadBenchConfig({ ADOS_BENCH_DATABASE: 'pglite', ADOS_BENCH_REPEATS: '3', ADOS_BENCH_FAILOVER_KILLS: '5' })).toEqual({
+      database: 'pglite',
+      repeats: 3,
+      failoverKills: 5,
+    });
+  });
+
+  it.each([
+    ['ADOS_BENCH_DATABASE', 'mysql', 'must be pglite or postgres'],
+    ['ADOS_BENCH_REPEATS', 'seven', 'must be a number of runs: a whole number from 1 to 1000'],
+    ['ADOS_BENCH_REPEATS', '0', 'must be a number of runs: a whole number from 1 to 1000'],
+    ['ADOS_BENCH_FAILOVER_KILLS', '-1', 'must be a number of kills: a whole number from 1 to 1000'],
+  ])('refuses %s=%s with a message naming the variable and its value', (name, value, hint) => {
+    const error = configError({ [name]: value }, loadBenchConfig);
+    expect(error.problems).toEqual([`${name}=${JSON.stringify(value)}: ${hint}`]);
+  });
+
+  it('is apart from the ADOS configuration: neither reads the other\'s variables', () => {
+    expect(() => loadConfig({ ADOS_BENCH_REPEATS: 'seven' })).not.toThrow();
+    expect(() => loadBenchConfig({ ADOS_EMBEDDED_DB_PORT: 'abc' })).not.toThrow();
   });
 });

@@ -77,7 +77,7 @@ class DeliveryRunWorkflow {
    * control queue instead: a local activity started by a handler can complete in the same workflow task as the main
    * flow's, and replay then orders the update's completion differently from the history.
    */
-  private readonly handlerWrites = proxyActivities<AuditActivities>({
+  private readonly handlerWrites = proxyActivities<AuditActivities & DeliveryControlActivities>({
     taskQueue: controlTaskQueue(runTaskQueuePrefix()),
     startToCloseTimeout: '30s',
     retry: { initialInterval: '1s', maximumInterval: '30s' },
@@ -120,7 +120,13 @@ class DeliveryRunWorkflow {
       prefix: runTaskQueuePrefix(),
       control: this.control,
       audit: this.audit,
-      sink: new EventSink<BatchedEvent>((batch) => this.control.recordEvents(batch)),
+      // Batches written while tasks run go on the control queue (a local activity would hold the workflow task
+      // that schedules the next tasks); the ones a flush waits for are local.
+      sink: new EventSink<BatchedEvent>(
+        (batch) => this.handlerWrites.recordEvents(batch),
+        undefined,
+        (batch) => this.control.recordEvents(batch),
+      ),
       desk,
       strategy: { current: { name: 'as-planned', maxParallel: input.maxParallel } },
       notices: new Map(),
@@ -131,8 +137,9 @@ class DeliveryRunWorkflow {
   }
 
   async run(): Promise<DeliveryResult> {
-    await this.start();
-    const ending = await this.runEnvironments();
+    // The run's row goes in while the first environment asks who serves its capabilities; its tasks wait for both.
+    const started = this.start();
+    const ending = await this.runEnvironments(started);
     return this.finish(ending);
   }
 
@@ -153,21 +160,28 @@ class DeliveryRunWorkflow {
     });
   }
 
-  /** Each environment in order; prod only after the approval gate. Stops at the first one that does not succeed. */
-  private async runEnvironments(): Promise<Ending> {
+  /**
+   * Each environment in order; prod only after the approval gate. Stops at the first one that does not succeed.
+   * `started`: the run's row is written (nothing of an environment is recorded before it).
+   */
+  private async runEnvironments(started: Promise<void>): Promise<Ending> {
     const skippedTasks: SkippedTask[] = [];
     let outputs: Record<string, unknown> = {};
     for (const environment of this.input.environments) {
       if (environment === 'prod') {
+        await started;
+        await this.ctx.sink.flush();
         const refused = await this.awaitApproval();
         if (refused) return { ...refused, outputs, skippedTasks };
       }
-      const result = await this.runEnvironment(environment);
+      const result = await this.runEnvironment(environment, started);
       if (!result.ok) return { outcome: result.aborted ? 'aborted' : 'failed', reason: result.reason, outputs, skippedTasks };
       outputs = result.outputs;
       skippedTasks.push(...result.skipped);
       this.status.completedEnvironments.push(environment);
-      await this.control.recordAudit({ ...this.audit.next('environment.promoted'), detail: { environment } });
+      // Written after the environment's last task entries, with the next flush (before the approval gate, at the
+      // end of the run) or the next environment's first batch.
+      this.ctx.sink.keep({ kind: 'audit', ...this.audit.next('environment.promoted'), detail: { environment } });
     }
     return { outcome: 'succeeded', outputs, skippedTasks };
   }
@@ -186,21 +200,21 @@ class DeliveryRunWorkflow {
     return { outcome: 'approval_expired', reason: `no quorum within ${approval?.timeout}` };
   }
 
-  private async runEnvironment(environment: Environment) {
+  private async runEnvironment(environment: Environment, started: Promise<void>) {
     this.status.stage = environment;
     upsertSearchAttributes([{ key: AdosStage, value: environment }]);
     const runner = new EnvironmentRunner(this.ctx, environment, (strategy) => {
       this.status.strategy = { ...strategy };
     });
     this.status.tasks[environment] = runner.taskStatus;
-    return runner.run();
+    return runner.run(started);
   }
 
   private async finish({ outcome, reason, outputs, skippedTasks }: Ending): Promise<DeliveryResult> {
     this.status.stage = 'finished';
     this.status.outcome = outcome;
     this.ctx.desk.finish();
-    await this.ctx.sink.flush();
+    const events = await this.ctx.sink.take();
     upsertSearchAttributes([{ key: AdosStage, value: 'finished' }]);
     const result: DeliveryResult = {
       workflowId: this.workflowId,
@@ -210,7 +224,7 @@ class DeliveryRunWorkflow {
       outputs,
       ...(skippedTasks.length > 0 ? { skippedTasks } : {}),
     };
-    await this.control.recordRunFinished({ ...this.audit.next('run.finished'), detail: { outcome, reason }, status: outcome, result });
+    await this.control.recordRunFinished({ ...this.audit.next('run.finished'), detail: { outcome, reason }, status: outcome, result, events });
     log.info('delivery run finished', { outcome, reason });
     // Let in-flight signal and update handlers finish their audit writes before the run closes.
     await condition(allHandlersFinished);

@@ -40,10 +40,12 @@ export type EnvironmentResult =
  * before scheduling it asks Temporal who polls each capability's queue and reports a capability nobody serves
  * ("no worker polls capability X (task queue Y)": status notice + audit); then it runs the plan's DAG, each task
  * through the escalation ladder, and records what the ladder reports. Audit entries go through the run's EventSink
- * (batched, off the tasks' critical path) and are flushed before the environment ends.
+ * (batched, off the tasks' critical path); the run flushes them after the environment.
  */
 export class EnvironmentRunner {
   private readonly tasks: Record<string, TaskStatus> = {};
+  /** Tasks whose outcome is not known yet. */
+  private readonly unsettled = new Set<string>();
 
   /** `onStrategy` is told when the ladder re-plans the run (the status shows the strategy). */
   constructor(
@@ -51,7 +53,10 @@ export class EnvironmentRunner {
     private readonly environment: Environment,
     private readonly onStrategy: (strategy: StrategyState) => void,
   ) {
-    for (const task of ctx.run.plan.tasks) this.tasks[task.id] = { state: 'pending', capability: task.capability };
+    for (const task of ctx.run.plan.tasks) {
+      this.tasks[task.id] = { state: 'pending', capability: task.capability };
+      this.unsettled.add(task.id);
+    }
   }
 
   /** The tasks' status, live (the status query reads it). */
@@ -59,7 +64,12 @@ export class EnvironmentRunner {
     return this.tasks;
   }
 
-  async run(): Promise<EnvironmentResult> {
+  /**
+   * Runs the environment's DAG once `started` (the run's row, which task rows reference, is written) and the routing
+   * check are done. Its audit entries are still in the sink when it returns: the caller flushes them (with the
+   * promotion, or at the end of the run).
+   */
+  async run(started: Promise<void>): Promise<EnvironmentResult> {
     const { ctx, environment } = this;
     const { run } = ctx;
     const ladder: LadderEnvironment = {
@@ -75,7 +85,8 @@ export class EnvironmentRunner {
 
     // Before scheduling: who serves the plan's capabilities?
     const capabilities = [...new Set(run.plan.tasks.map((task) => task.capability))];
-    const unserved = (await ladder.describe(capabilities)).filter(isUnserved);
+    const [reports] = await Promise.all([ladder.describe(capabilities), started]);
+    const unserved = reports.filter(isUnserved);
     for (const report of unserved) this.queueProblem(report, 'before scheduling', describeQueueProblem(report), true);
     if (unserved.length > 0) await ctx.sink.flush();
 
@@ -89,10 +100,13 @@ export class EnvironmentRunner {
           const result = await runTaskWithLadder(ladder, task, inputs, (event) => this.apply(task, event));
           if (result.kind === 'succeeded') {
             const { output, worker, attempt } = result.result;
-            this.taskEvent(task, 'succeeded', { worker, attempt, output, ...(result.variant !== task.capability ? { variant: result.variant } : {}) });
+            // The environment's last task: its entry goes with the flush that follows in this activation.
+            const last = this.unsettled.size === 1;
+            this.taskEvent(task, 'succeeded', { worker, attempt, output, ...(result.variant !== task.capability ? { variant: result.variant } : {}) }, last);
           }
           return result;
         } finally {
+          this.unsettled.delete(task.id);
           // A queue notice lasts while some task of that capability still waits for a worker.
           const waiting = run.plan.tasks.some(
             (t) => t.capability === task.capability && t.id !== task.id && ['pending', 'running', 'escalated'].includes(this.tasks[t.id].state),
@@ -101,11 +115,13 @@ export class EnvironmentRunner {
         }
       },
       {
-        onSkip: (id, why) => this.taskEvent(run.plan.tasks.find((t) => t.id === id)!, 'skipped', { error: why }),
+        onSkip: (id, why) => {
+          this.unsettled.delete(id);
+          this.taskEvent(run.plan.tasks.find((t) => t.id === id)!, 'skipped', { error: why });
+        },
         stopReason: () => ctx.desk.abortReason,
       },
     );
-    await ctx.sink.flush();
     // The environment is over: nothing of it waits for a worker any more.
     ctx.notices.clear();
 
@@ -153,8 +169,11 @@ export class EnvironmentRunner {
     }
   }
 
-  /** Updates a task's status and queues its audit entry (`task.<state>`, with a `tasks` row). */
-  private taskEvent(task: PlanTask, state: Exclude<TaskStatus['state'], 'pending'>, extra: Extract<LadderEvent, { type: 'task' }>['extra']): void {
+  /**
+   * Updates a task's status and queues its audit entry (`task.<state>`, with a `tasks` row); `keep`: for the next
+   * flush rather than a batch of its own.
+   */
+  private taskEvent(task: PlanTask, state: Exclude<TaskStatus['state'], 'pending'>, extra: Extract<LadderEvent, { type: 'task' }>['extra'], keep = false): void {
     const { output, ...visible } = extra;
     const previous = this.tasks[task.id];
     // A new run of the task starts clean; what the ladder learned (steps, notice) stays.
@@ -164,7 +183,7 @@ export class EnvironmentRunner {
         : { ...previous, state };
     this.tasks[task.id] = { ...base, ...visible };
     const { environment, ctx } = this;
-    ctx.sink.push({
+    const entry: BatchedEvent = {
       kind: 'task',
       ...ctx.audit.next(`task.${state}`),
       detail: { environment, taskId: task.id, capability: task.capability, ...visible },
@@ -176,7 +195,9 @@ export class EnvironmentRunner {
       attempt: visible.attempt,
       error: visible.error,
       output,
-    });
+    };
+    if (keep) ctx.sink.keep(entry);
+    else ctx.sink.push(entry);
   }
 
   private auditEvent(event: string, detail: Record<string, unknown>): void {

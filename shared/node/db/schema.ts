@@ -242,6 +242,37 @@ export interface FencedWritesTable {
   created_at: CreatedAt;
 }
 
+/** What a worker serves (migration 0004_capabilities): one row per capability and worker, refreshed while it runs. */
+export interface CapabilityRegistrationsTable {
+  capability: string;
+  worker: string;
+  version: string;
+  task_queue: string;
+  /** `built-in`, or the module a worker loaded it from (`--capability-module`). */
+  source: string;
+  /** The routing spec (shared/contract/capabilities.ts CapabilitySpec). */
+  spec: Json;
+  input_schema: Json;
+  output_schema: Json;
+  registered_at: ColumnType<Date, never, never>;
+  last_seen_at: ColumnType<Date, Date | undefined, Date>;
+}
+
+/** One cost report of an attempt (`ctx.reportCost`), unique per attempt and report. */
+export interface TaskCostsTable {
+  id: Generated<string>;
+  workflow_id: string;
+  tenant_id: string;
+  environment: string;
+  task_id: string;
+  capability: string;
+  attempt: number;
+  seq: number;
+  amount: number;
+  unit: string;
+  created_at: CreatedAt;
+}
+
 export interface Database {
   tenants: TenantsTable;
   runs: RunsTable;
@@ -260,4 +291,6 @@ export interface Database {
   checkpoints: CheckpointsTable;
   task_attempts: TaskAttemptsTable;
   fenced_writes: FencedWritesTable;
+  capability_registrations: CapabilityRegistrationsTable;
+  task_costs: TaskCostsTable;
 }

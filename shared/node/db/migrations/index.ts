@@ -2,6 +2,7 @@ import type { Migration } from 'kysely';
 import * as m0001 from './0001_foundation';
 import * as m0002 from './0002_extraction';
 import * as m0003 from './0003_effects';
+import * as m0004 from './0004_capabilities';
 
 /**
  * Every migration, in order. Listed explicitly (not read from disk) so that the same code works
@@ -11,4 +12,5 @@ export const migrations: Record<string, Migration> = {
   '0001_foundation': m0001,
   '0002_extraction': m0002,
   '0003_effects': m0003,
+  '0004_capabilities': m0004,
 };
