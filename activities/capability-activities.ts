@@ -8,16 +8,21 @@ import type { CapabilityRequest, CapabilityResult } from '../shared/contract/del
 import { analysis } from './capabilities/analysis';
 import { batch } from './capabilities/batch';
 import { build } from './capabilities/build';
+import { BUILT_IN_DEFINITIONS } from './capabilities/built-in';
 import type { CapabilityDeps, CapabilityHandler } from './capabilities/capability';
 import { deploy } from './capabilities/deploy';
 import { generation, generationFallback } from './capabilities/generation';
 import { noop } from './capabilities/noop';
+import { runCapability } from './capabilities/run-capability';
 import { verify } from './capabilities/verify';
 import { extract } from './extraction/capability';
 import { createExtractionWorkerActivities } from './extraction/extract';
 
-/** One line per capability; the type makes a registry entry without a handler a compile error. */
-export const CAPABILITY_HANDLERS: Record<BuiltInCapability, CapabilityHandler> = {
+/**
+ * Handlers of the built-in capabilities not (yet) declared with defineCapability; with BUILT_IN_DEFINITIONS, one
+ * entry per registry entry (the type makes a registry entry with neither a compile error).
+ */
+export const CAPABILITY_HANDLERS: Record<Exclude<BuiltInCapability, (typeof BUILT_IN_DEFINITIONS)[number]['name'] & BuiltInCapability>, CapabilityHandler> = {
   build,
   deploy,
   verify,
@@ -45,11 +50,14 @@ export type CapabilityActivity = (request: CapabilityRequest) => Promise<Capabil
  */
 export function createCapabilityActivities(
   capability: string,
-  deps: CapabilityDeps & { workerIdentity: string },
+  deps: CapabilityDeps & { workerIdentity: string; workspaceRoot: string },
 ): Record<string, CapabilityActivity> {
+  const definition = BUILT_IN_DEFINITIONS.find((d) => d.name === capability);
+  if (definition) return { [capability]: (request) => runCapability(definition, request, deps) };
   const handler = (CAPABILITY_HANDLERS as Record<string, CapabilityHandler>)[capability];
   if (!handler) {
-    throw new Error(`no handler for capability "${capability}"; known: ${Object.keys(CAPABILITY_HANDLERS).join(', ')}`);
+    const known = [...Object.keys(CAPABILITY_HANDLERS), ...BUILT_IN_DEFINITIONS.map((d) => d.name)];
+    throw new Error(`no handler for capability "${capability}"; known: ${known.join(', ')}`);
   }
   const extra = EXTRA_ACTIVITIES[capability as BuiltInCapability]?.(deps) ?? {};
   return {

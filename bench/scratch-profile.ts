@@ -23,7 +23,11 @@ async function main() {
     const lines = ev.map((e) => {
       const kind = Object.keys(e).find((k) => k.endsWith('EventAttributes')) ?? '?';
       const a = (e as any)[kind];
-      const extra = a?.activityType?.name ?? a?.markerName ?? '';
+      let extra = a?.activityType?.name ?? a?.markerName ?? '';
+      if (extra === 'recordEvents') {
+        const payload = a.input?.payloads?.[0]?.data;
+        if (payload) extra += ' ' + JSON.parse(Buffer.from(payload).toString()).map((x: any) => x.auditKey).join(',');
+      }
       return `${String(eventMs(e) - t0).padStart(5)} ${e.eventId} ${kind.replace('EventAttributes', '')} ${extra}`;
     });
     writeFileSync(file, lines.join('\n'));

@@ -1,3 +1,5 @@
+import os from 'node:os';
+import path from 'node:path';
 import type { Duration } from '@temporalio/common';
 import { type NativeConnection, Worker } from '@temporalio/worker';
 import { createCapabilityActivities } from '../activities';
@@ -20,6 +22,8 @@ export interface CapabilityWorkerOptions {
   /** Server-side rate limit for the whole task queue (all workers of the pool). */
   maxTaskQueueActivitiesPerSecond?: number;
   shutdownGraceTime?: Duration;
+  /** Root of the attempts' workspaces (config ADOS_WORKSPACE_DIR); default: a folder under the OS temp dir. */
+  workspaceRoot?: string;
 }
 
 /** What one capability's Temporal Worker is created with (pure, so the routing rules are unit-tested). */
@@ -70,6 +74,7 @@ export async function createCapabilityWorkers(options: CapabilityWorkerOptions):
           db: options.db,
           logger: options.logger.child({ capability: plan.capability }),
           workerIdentity: options.identity,
+          workspaceRoot: options.workspaceRoot ?? path.join(os.tmpdir(), 'ados-workspaces'),
         }),
         maxConcurrentActivityTaskExecutions: plan.maxConcurrentActivityTaskExecutions,
         maxTaskQueueActivitiesPerSecond: plan.maxTaskQueueActivitiesPerSecond,

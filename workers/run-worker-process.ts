@@ -117,6 +117,7 @@ export async function runWorkerProcess(config: AdosConfig, logger: Logger, optio
         maxConcurrent: options.maxConcurrent,
         maxTaskQueueActivitiesPerSecond: options.maxTaskQueueActivitiesPerSecond,
         shutdownGraceTime: config.workerShutdownGrace as Duration,
+        workspaceRoot: config.workspaceDir,
       });
     }
     const running = workers.map((worker) => worker.run());

@@ -48,6 +48,7 @@ const envSchema = z.object({
   // deploy/bootstrap.mjs reads ADOS_TOOLS_DIR itself (it is plain Node and runs before node_modules exist), with the
   // same default; TypeScript code reads it here.
   ADOS_TOOLS_DIR: z.string().default(join(homedir(), '.cache', 'ados', 'tools')),
+  ADOS_WORKSPACE_DIR: z.string().min(1).optional(),
 });
 
 export interface AdosConfig {
@@ -65,6 +66,8 @@ export interface AdosConfig {
   sampleRun: boolean;
   /** Where deploy/bootstrap.mjs caches the Temporal CLI and the test server (absolute). */
   toolsDir: string;
+  /** Root of the capability attempts' workspaces (absolute; default <dataDir>/workspaces). */
+  workspaceDir: string;
 }
 
 export class ConfigError extends Error {
@@ -100,6 +103,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     embeddedDbPort: e.ADOS_EMBEDDED_DB_PORT,
     sampleRun: e.ADOS_SAMPLE_RUN === '1',
     toolsDir: resolve(e.ADOS_TOOLS_DIR),
+    workspaceDir: resolve(e.ADOS_WORKSPACE_DIR ?? join(e.ADOS_DATA_DIR, 'workspaces')),
   };
 }
 
