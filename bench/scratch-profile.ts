@@ -24,6 +24,10 @@ async function main() {
       const kind = Object.keys(e).find((k) => k.endsWith('EventAttributes')) ?? '?';
       const a = (e as any)[kind];
       let extra = a?.activityType?.name ?? a?.markerName ?? '';
+      if (extra === 'core_local_activity') {
+        const d = a.details?.data?.payloads?.[0]?.data;
+        if (d) { const m = JSON.parse(Buffer.from(d).toString()); const ms = (ts: any) => ts ? (Number(ts.seconds) * 1000 + Math.floor((ts.nanos ?? 0) / 1e6)) - t0 : null; extra += ` ${m.activity_type} sched ${ms(m.original_schedule_time)} done ${ms(m.complete_time)}`; }
+      }
       if (extra === 'recordEvents') {
         const payload = a.input?.payloads?.[0]?.data;
         if (payload) extra += ' ' + JSON.parse(Buffer.from(payload).toString()).map((x: any) => x.auditKey).join(',');

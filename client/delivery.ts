@@ -10,9 +10,6 @@ import { deliveryWorkflowId } from '../shared/contract/workflow-ids';
 import { type AdosConfig, webUiWorkflowUrl } from '../shared/node/config';
 import { messageFailure, RunNotFoundError } from './common/run-errors';
 
-/** Approval decisions are common to every kind (client/common/approval.ts); delivery runs take them too. */
-export { decide } from './common/approval';
-
 /** A delivery run just started: its workflow ID, first run ID and Web UI link. */
 export interface StartedRun {
   workflowId: string;
@@ -28,6 +25,19 @@ export class RunAlreadyExistsError extends Error {
   }
 }
 
+/**
+ * What the Web UI shows at the top of the run: a one-line summary ("acme: 4 tasks through dev → stage → prod,
+ * approval by 1 of alice, bob before prod") and the plan as details.
+ */
+export function deliverySummary(run: DeliveryRun): { staticSummary: string; staticDetails: string } {
+  const gate = run.environments.includes('prod') && run.approval ? `, approval by ${run.approval.quorum} of ${run.approval.approvers.join(', ')} before prod` : '';
+  const tasks = run.plan.tasks.map((t) => `- \`${t.id}\` (${t.capability})${t.dependsOn.length > 0 ? ` after ${t.dependsOn.join(', ')}` : ''}`);
+  return {
+    staticSummary: `${run.tenantId}: ${run.plan.tasks.length} task${run.plan.tasks.length === 1 ? '' : 's'} through ${run.environments.join(' → ')}${gate}`,
+    staticDetails: [`Requested by ${run.requestedBy}. Goal: ${run.goal.type} (complexity ${run.goal.complexity}, risk ${run.goal.risk}).`, '', ...tasks].join('\n'),
+  };
+}
+
 /** Validates (refusing bad input before anything starts), then starts the run with its search attributes. */
 export async function startDeliveryRun(client: Client, config: AdosConfig, raw: unknown): Promise<StartedRun> {
   const checked = validateDeliveryRunInput(raw);
@@ -39,6 +49,7 @@ export async function startDeliveryRun(client: Client, config: AdosConfig, raw: 
       taskQueue: controlTaskQueue(config.taskQueuePrefix),
       workflowId,
       args: [run],
+      ...deliverySummary(run),
       typedSearchAttributes: [
         { key: AdosTenant, value: run.tenantId },
         { key: AdosKind, value: 'delivery' },

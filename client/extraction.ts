@@ -101,6 +101,8 @@ export async function startExtraction(client: Client, config: AdosConfig, raw: E
       taskQueue: controlTaskQueue(config.taskQueuePrefix),
       workflowId,
       args: [raw],
+      staticSummary: `${request.tenantId}: extract ${request.documents.length} agent schema${request.documents.length === 1 ? '' : 's'} of set ${request.setName}`,
+      staticDetails: request.documents.map((d) => `- ${d.file}`).join('\n'),
       typedSearchAttributes: [
         { key: AdosTenant, value: request.tenantId },
         { key: AdosKind, value: 'extraction' },

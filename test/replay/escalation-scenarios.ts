@@ -2,7 +2,8 @@
  * Recorded scenarios of deliveryRun: the main path through the approval gate by Update, and each way the escalation
  * ladder ends. Listed in record-histories.ts's SCENARIOS (test/histories/<release>/deliveryRun-escalation-*.json).
  */
-import { decide, resolveTask } from '../../client/delivery';
+import { decide } from '../../client/common/approval';
+import { resolveTask } from '../../client/delivery';
 import { resolveSignal } from '../../shared/contract/delivery/escalation';
 import type { DeliveryRunInput } from '../../shared/contract/delivery/input';
 import type { DeliveryStatus } from '../../shared/contract/delivery/status';

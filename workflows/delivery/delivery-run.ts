@@ -123,7 +123,7 @@ class DeliveryRunWorkflow {
       // Batches written while tasks run go on the control queue (a local activity would hold the workflow task
       // that schedules the next tasks); the ones a flush waits for are local.
       sink: new EventSink<BatchedEvent>(
-        (batch) => this.handlerWrites.recordEvents(batch),
+        (batch) => this.control.recordEvents(batch),
         undefined,
         (batch) => this.control.recordEvents(batch),
       ),
