@@ -273,6 +273,18 @@ export interface TaskCostsTable {
   created_at: CreatedAt;
 }
 
+/** An approver's Ed25519 public key in a tenant (migration 0005_approver_keys); revoked keys stay, marked. */
+export interface ApproverKeysTable {
+  tenant_id: string;
+  approver: string;
+  /** First 16 hex digits of the sha256 of the raw public key. */
+  key_id: string;
+  /** Raw 32-byte public key, base64. */
+  public_key: string;
+  added_at: ColumnType<Date, never, never>;
+  revoked_at: ColumnType<Date | null, Date | null | undefined, Date | null>;
+}
+
 export interface Database {
   tenants: TenantsTable;
   runs: RunsTable;
@@ -293,4 +305,5 @@ export interface Database {
   fenced_writes: FencedWritesTable;
   capability_registrations: CapabilityRegistrationsTable;
   task_costs: TaskCostsTable;
+  approver_keys: ApproverKeysTable;
 }
