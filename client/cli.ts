@@ -1,10 +1,14 @@
 import { Command, Help } from 'commander';
 import { runProgram } from '../shared/node/command-line';
 import { registerApprovalCommands } from './commands/approve';
+import { registerCapabilitiesCommand } from './commands/capabilities';
+import { registerApproverCommands } from './commands/approver';
 import { registerExtractionCommands } from './commands/extract';
 import { registerPendingCommand } from './commands/pending';
+import { registerReleaseCommands } from './commands/release';
 import { registerResolveCommand } from './commands/resolve';
 import { registerRunCommands } from './commands/run';
+import { registerTenantCommands } from './commands/tenant';
 import { registerWorkersCommand } from './commands/workers';
 import { exitCodeFor } from './exit-codes';
 
@@ -25,10 +29,14 @@ export function buildProgram(): Command {
     .exitOverride();
   registerRunCommands(program);
   registerApprovalCommands(program);
+  registerApproverCommands(program);
   registerPendingCommand(program);
   registerResolveCommand(program);
   registerWorkersCommand(program);
+  registerCapabilitiesCommand(program);
+  registerReleaseCommands(program);
   registerExtractionCommands(program);
+  registerTenantCommands(program);
   program.configureHelp({
     visibleCommands(command) {
       const listed = Help.prototype.visibleCommands.call(this, command);

@@ -1,4 +1,11 @@
-import type { ApprovalDecisionKind, ApprovalGateOutcome, ApprovalPolicy } from '../shared/contract/approval';
+import {
+  approvalMessage,
+  type ApprovalDecisionKind,
+  type ApprovalGateOutcome,
+  type ApprovalPolicy,
+  type ApproverKey,
+  type ApprovalSignature,
+} from '../shared/contract/approval';
 
 /**
  * The rules of the approval gate, pure so they are unit-tested and shared by the signal path and
@@ -49,4 +56,62 @@ export function outcomeAfter(
 ): ApprovalGateOutcome | undefined {
   if (decision === 'reject') return 'rejected';
   return approvedBy.length >= policy.quorum ? 'approved' : undefined;
+}
+
+/** What the signature rule needs to know about the gate. */
+export interface SignatureRulesState {
+  workflowId: string;
+  gate: string;
+  /** The hash of what the gate asks to approve now. */
+  subjectHash?: string;
+  keys: readonly ApproverKey[];
+  mode: ApprovalPolicy['signatures'];
+}
+
+/** A decision as far as its signature goes. */
+export interface SignedFields {
+  decision: ApprovalDecisionKind;
+  approver: string;
+  subjectHash?: string;
+  signature?: ApprovalSignature;
+}
+
+/**
+ * Whether a decision's signature counts: signed over the gate's current subject, with a key registered for that
+ * approver, and verifying over approvalMessage(). An unsigned decision counts only where signatures are optional.
+ * `unknownKey` tells the caller to reload the keys and ask again (a key may have been registered since the gate
+ * opened); `verify` is Ed25519 verification (workflows/common/signature.ts).
+ */
+export function judgeSignature(
+  state: SignatureRulesState,
+  decision: SignedFields,
+  verify: (publicKey: string, message: string, signature: string) => boolean,
+): Judgement & { unknownKey?: true } {
+  const { signature, subjectHash } = decision;
+  if (!signature || !subjectHash) {
+    if (state.mode === 'required') {
+      return {
+        counts: false,
+        reason: `unsigned: this gate counts only decisions signed with the approver's registered key (ados approve signs when ${decision.approver} has a key: ados approver keygen)`,
+      };
+    }
+    return { counts: true };
+  }
+  if (subjectHash !== state.subjectHash) {
+    return { counts: false, reason: `signed another subject (${subjectHash.slice(0, 12)}…); the gate asks to approve ${state.subjectHash?.slice(0, 12) ?? 'nothing yet'}…` };
+  }
+  const key = state.keys.find((k) => k.approver === decision.approver && k.keyId === signature.keyId);
+  if (!key) {
+    const theirs = state.keys.filter((k) => k.approver === decision.approver).map((k) => k.keyId);
+    return {
+      counts: false,
+      unknownKey: true,
+      reason: `key ${signature.keyId} is not registered for "${decision.approver}" in this tenant (${theirs.length > 0 ? `registered: ${theirs.join(', ')}` : 'no key registered'})`,
+    };
+  }
+  const message = approvalMessage({ workflowId: state.workflowId, gate: state.gate, decision: decision.decision, approver: decision.approver, subjectHash });
+  if (!verify(key.publicKey, message, signature.value)) {
+    return { counts: false, reason: `the signature does not verify with key ${key.keyId} of "${decision.approver}" (signed for another run, gate or decision?)` };
+  }
+  return { counts: true };
 }

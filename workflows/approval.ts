@@ -2,6 +2,7 @@ import { ApplicationFailure, condition, setHandler, upsertSearchAttributes } fro
 import type { AuditActivities } from '../activities/common/audit-activities';
 import {
   approvalDecisionSchema,
+  approvalQuery,
   approvalSignalPayloadSchema,
   approveSignal,
   decideUpdate,
@@ -12,13 +13,17 @@ import {
   type ApprovalGateOutcome,
   type ApprovalGateSnapshot,
   type ApprovalPolicy,
+  type ApprovalSubject,
+  type ApproverKey,
   type RecordedDecision,
 } from '../shared/contract/approval';
+import { canonicalJson } from '../shared/contract/extraction/canonical';
 import { durationToMs } from '../shared/contract/duration';
 import { AdosAwaitingApproval } from '../shared/contract/search-attributes';
 import { formatIssues, issuesFromZod } from '../shared/contract/validation';
-import { judgeDecision, outcomeAfter } from './approval-rules';
+import { judgeDecision, judgeSignature, outcomeAfter, type Judgement } from './approval-rules';
 import type { AuditTrail } from './common/audit-trail';
+import { sha256Hex, verifyEd25519 } from './common/signature';
 import { fieldOf, recordedText } from './common/untrusted';
 
 /** What a gate needs from the run around it. */
@@ -36,7 +41,15 @@ export interface ApprovalGateOptions {
    * fine); `recordApprovalDecision` runs in the signal and update handlers, so pass an ordinary activity: a local one
    * there can complete in the same workflow task as the main flow's, and replay would order the update differently.
    */
-  activities: Pick<AuditActivities, 'recordAudit' | 'recordApprovalDecision'>;
+  activities: Pick<AuditActivities, 'recordAudit' | 'recordApprovalDecision' | 'loadApproverKeys'>;
+  /** The run's workflow id and tenant: what signatures are bound to, and whose keys count. */
+  workflowId: string;
+  tenantId: string;
+  /**
+   * Exactly what is to be approved, read when the gate opens and again before it lets the run go on (an activity
+   * where it reads the world, e.g. the releases of a delivery run). Its hash is what approvers sign.
+   */
+  subject: () => Promise<ApprovalSubject>;
 }
 
 /**
@@ -55,11 +68,15 @@ export class ApprovalGate {
   private readonly decisions: RecordedDecision[] = [];
   private result?: ApprovalGateOutcome;
   private deadline?: string;
+  private subject?: { subject: ApprovalSubject; subjectHash: string };
+  private keys: ApproverKey[] = [];
+  private readonly voided: NonNullable<ApprovalGateSnapshot['voided']> = [];
 
   constructor(private readonly options: ApprovalGateOptions) {
     const fromSignal = (decision: ApprovalDecisionKind) => (payload: unknown) => this.receiveSignal(decision, payload);
     setHandler(approveSignal, fromSignal('approve'));
     setHandler(rejectSignal, fromSignal('reject'));
+    setHandler(approvalQuery, () => this.snapshot());
     setHandler(decideUpdate, (decision) => this.receiveUpdate(decision), {
       // Synchronous on purpose: an async validator could never reject.
       validator: (decision: unknown) => this.validate(decision),
@@ -75,6 +92,7 @@ export class ApprovalGate {
     if (!policy) return undefined;
     return {
       gate: this.options.gate,
+      tenantId: this.options.tenantId,
       policy,
       requestedBy: this.options.requestedBy,
       approvedBy: [...this.approvedBy],
@@ -82,44 +100,113 @@ export class ApprovalGate {
       decisions: this.decisions.map((d) => ({ ...d })),
       outcome: this.result,
       deadline: this.deadline,
+      ...(this.subject ? { subject: this.subject.subject, subjectHash: this.subject.subjectHash } : {}),
+      ...(this.voided.length > 0 ? { voided: this.voided.map((v) => ({ ...v })) } : {}),
     };
   }
 
   /**
-   * Audits the request, opens the gate and waits for quorum, a rejection, or the policy's timeout (audited as
-   * expired). `detail` is added to the `approval.requested` entry (what is to be approved). `onOpen` runs as the gate
-   * opens, in the same activation: a run that shows "awaiting approval" from there never refuses a decision sent on
-   * seeing it as "not requested yet".
+   * Takes the subject and the approvers' keys, audits the request, opens the gate and waits for quorum, a rejection,
+   * or the policy's timeout (audited as expired). Before it answers "approved" it takes the subject again: if it
+   * changed (a release was redeployed meanwhile), the approvals are void (audited), and the gate asks again until
+   * the same deadline. `detail` is added to the `approval.requested` entry. `onOpen` runs as the gate opens, in the
+   * same activation: a run that shows "awaiting approval" from there never refuses a decision sent on seeing it as
+   * "not requested yet".
    */
   async wait(detail: Record<string, unknown> = {}, onOpen?: () => void): Promise<ApprovalGateOutcome> {
     const { policy, gate, audit, activities } = this.options;
     if (!policy) throw new Error(`approval gate ${gate} has no policy`);
-    await activities.recordAudit({ ...audit.next('approval.requested'), detail: { gate, policy, ...detail } });
+    const [subject, keys] = await Promise.all([this.takeSubject(), activities.loadApproverKeys({ tenantId: this.options.tenantId, approvers: policy.approvers })]);
+    this.subject = subject;
+    this.keys = keys;
+    await activities.recordAudit({
+      ...audit.next('approval.requested'),
+      detail: { gate, policy, subjectHash: subject.subjectHash, subject: subject.subject, keys: keys.map((k) => ({ approver: k.approver, keyId: k.keyId })), ...detail },
+    });
     const timeoutMs = durationToMs(policy.timeout);
     // Date.now() is workflow time here: deterministic on replay.
-    this.deadline = new Date(Date.now() + timeoutMs).toISOString();
+    const deadline = Date.now() + timeoutMs;
+    this.deadline = new Date(deadline).toISOString();
     this.isOpen = true;
     onOpen?.();
     upsertSearchAttributes([{ key: AdosAwaitingApproval, value: true }]);
-    const decided = await condition(() => this.result !== undefined, timeoutMs);
-    if (!decided) this.result = 'expired';
+    for (;;) {
+      const decided = await condition(() => this.result !== undefined, Math.max(0, deadline - Date.now()));
+      if (!decided) {
+        this.result = 'expired';
+        break;
+      }
+      if (this.result !== 'approved') break;
+      const now = await this.takeSubject();
+      if (now.subjectHash === this.subject.subjectHash) break;
+      await this.voidApprovals(now);
+    }
     this.isOpen = false;
     upsertSearchAttributes([{ key: AdosAwaitingApproval, value: false }]);
     if (this.result === 'expired') await activities.recordAudit({ ...audit.next('approval.expired'), detail: { gate, timeout: policy.timeout } });
     return this.result as ApprovalGateOutcome;
   }
 
+  private async takeSubject(): Promise<{ subject: ApprovalSubject; subjectHash: string }> {
+    const subject = await this.options.subject();
+    return { subject, subjectHash: sha256Hex(canonicalJson(subject)) };
+  }
+
+  /** The subject changed under the approvals: they no longer count, and the gate asks again for the new one. */
+  private async voidApprovals(now: { subject: ApprovalSubject; subjectHash: string }): Promise<void> {
+    const before = this.subject!;
+    const reason = `what was approved changed before it was promoted (subject ${before.subjectHash.slice(0, 12)}… → ${now.subjectHash.slice(0, 12)}…)`;
+    for (const approver of this.approvedBy) this.voided.push({ approver, subjectHash: before.subjectHash, reason });
+    const approvers = [...this.approvedBy];
+    this.approvedBy.length = 0;
+    this.result = undefined;
+    this.subject = now;
+    await this.options.activities.recordAudit({
+      ...this.options.audit.next('approval.voided'),
+      detail: { gate: this.options.gate, approvers, reason, from: before, to: now },
+    });
+  }
+
   private validate(raw: unknown): void {
     const parsed = approvalDecisionSchema.safeParse(raw);
     if (!parsed.success) throw new Error(`invalid decision: ${formatIssues(issuesFromZod(parsed.error))}`);
-    const judgement = judgeDecision(this.rulesState(), parsed.data);
-    if (!judgement.counts) throw new Error(judgement.reason);
+    const judgement = this.judge(parsed.data);
+    // A key registered since the gate opened is only known after the handler reloads the keys (an activity).
+    if (!judgement.counts && !judgement.unknownKey) throw new Error(judgement.reason);
+  }
+
+  /** The gate's rules, then the signature's. */
+  private judge(decision: ApprovalDecision): Judgement & { unknownKey?: true } {
+    const rules = judgeDecision(this.rulesState(), decision);
+    if (!rules.counts) return rules;
+    const { policy } = this.options;
+    return judgeSignature(
+      { workflowId: this.options.workflowId, gate: this.options.gate, subjectHash: this.subject?.subjectHash, keys: this.keys, mode: policy?.signatures ?? 'optional' },
+      decision,
+      verifyEd25519,
+    );
+  }
+
+  /** Reloads the approvers' keys when a decision is signed with a key the gate has not loaded (rotation). */
+  private async refreshKeysFor(decision: ApprovalDecision): Promise<void> {
+    const { signature } = decision;
+    const policy = this.options.policy;
+    if (!signature || !policy || !this.isOpen) return;
+    if (this.keys.some((k) => k.approver === decision.approver && k.keyId === signature.keyId)) return;
+    this.keys = await this.options.activities.loadApproverKeys({ tenantId: this.options.tenantId, approvers: policy.approvers });
   }
 
   private async receiveSignal(decision: ApprovalDecisionKind, payload: unknown): Promise<void> {
     const parsed = approvalSignalPayloadSchema.safeParse(payload);
     if (parsed.success) {
-      await this.receive(decisionFromSignal(decision, parsed.data), 'signal');
+      const full = decisionFromSignal(decision, parsed.data);
+      const checked = approvalDecisionSchema.safeParse(full);
+      if (checked.success) {
+        await this.refreshKeysFor(checked.data);
+        await this.receive(checked.data, 'signal');
+        return;
+      }
+      await this.record({ ...full, counted: false, reason: `invalid ${decision} signal: ${formatIssues(issuesFromZod(checked.error))}`, via: 'signal', ...signedBy(full) });
       return;
     }
     await this.record({
@@ -138,6 +225,7 @@ export class ApprovalGate {
     if (!parsed.success) {
       throw ApplicationFailure.create({ type: 'InvalidDecision', message: formatIssues(issuesFromZod(parsed.error)), nonRetryable: true });
     }
+    await this.refreshKeysFor(parsed.data);
     const recorded = await this.receive(parsed.data, 'update');
     // The state can change between validation and this handler (another decision won the race).
     if (!recorded.counted) {
@@ -151,8 +239,9 @@ export class ApprovalGate {
    * gives the same order), then records it.
    */
   private async receive(decision: ApprovalDecision, via: RecordedDecision['via']): Promise<RecordedDecision> {
-    const judgement = judgeDecision(this.rulesState(), decision);
-    const recorded: RecordedDecision = { ...decision, counted: judgement.counts, via, ...(judgement.counts ? {} : { reason: judgement.reason }) };
+    const judgement = this.judge(decision);
+    const { signature: _signature, ...fields } = decision;
+    const recorded: RecordedDecision = { ...fields, ...signedBy(decision), counted: judgement.counts, via, ...(judgement.counts ? {} : { reason: judgement.reason }) };
     if (judgement.counts && this.options.policy) {
       if (decision.decision === 'approve') this.approvedBy.push(decision.approver);
       else this.rejectedBy = decision.approver;
@@ -181,4 +270,9 @@ export class ApprovalGate {
       stage: this.options.stage(),
     };
   }
+}
+
+/** The signed-over subject and key of a decision, for its record (the signature itself is in the history). */
+function signedBy(decision: Pick<ApprovalDecision, 'subjectHash' | 'signature'>): Pick<RecordedDecision, 'subjectHash' | 'keyId'> {
+  return decision.signature && decision.subjectHash ? { subjectHash: decision.subjectHash, keyId: decision.signature.keyId } : {};
 }

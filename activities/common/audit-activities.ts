@@ -1,3 +1,5 @@
+import type { ApproverKey } from '../../shared/contract/approval';
+import { activeKeys } from '../../shared/node/approvals/keys';
 import type { Db } from '../../shared/node/db';
 import { appendAudit, type AuditEntry } from './run-records';
 
@@ -19,7 +21,8 @@ export interface ApprovalDecisionRecord extends AuditRecord {
 }
 
 /**
- * The control activities every kind of run uses: plain audit entries and approval-gate decisions. Idempotent on the
+ * The control activities every kind of run uses: plain audit entries, approval-gate decisions and the approvers'
+ * keys. The writes are idempotent on the
  * workflow's keys (audit key; gate + sequence number), so a retried attempt writes nothing twice.
  */
 export function createAuditActivities(db: Db) {
@@ -47,6 +50,11 @@ export function createAuditActivities(db: Db) {
           .execute();
         await appendAudit(trx, record);
       });
+    },
+
+    /** The registered, unrevoked public keys of a gate's approvers in the run's tenant (read-only). */
+    async loadApproverKeys(input: { tenantId: string; approvers: string[] }): Promise<ApproverKey[]> {
+      return activeKeys(db, input.tenantId, input.approvers);
     },
   };
 }

@@ -1,23 +1,35 @@
 import type { Command } from 'commander';
 import type { ApprovalDecisionKind } from '../../shared/contract/approval';
-import { decide } from '../common/approval';
+import { decide, signedDecision, type SigningChoice } from '../common/approval';
+import { assertRunOfTenant, scopeToRun, TENANT_OPTION_HELP } from '../common/tenant-scope';
 import { emit } from '../output';
 import { withClient } from './context';
 
 interface DecisionOptions {
   as: string;
+  tenant?: string;
   comment?: string;
   signal?: boolean;
   json?: boolean;
+  keyFile?: string;
+  unsigned?: boolean;
+}
+
+function signingChoice(opts: DecisionOptions): SigningChoice {
+  if (opts.unsigned) return 'unsigned';
+  return { keyFile: opts.keyFile ?? 'default' };
 }
 
 async function sendDecision(kind: ApprovalDecisionKind, workflowId: string, opts: DecisionOptions): Promise<void> {
+  const tenant = scopeToRun(workflowId, opts.tenant);
   await withClient(async ({ client }) => {
+    await assertRunOfTenant(client, workflowId, tenant);
     const via = opts.signal ? 'signal' : 'update';
-    const snapshot = await decide(client, workflowId, { decision: kind, approver: opts.as, comment: opts.comment }, via);
+    const decision = await signedDecision(client, workflowId, { decision: kind, approver: opts.as, comment: opts.comment }, signingChoice(opts));
+    const snapshot = await decide(client, workflowId, decision, via);
     emit(!!opts.json, snapshot ?? { sent: true, via }, () =>
       snapshot
-        ? `${kind === 'approve' ? 'approved' : 'rejected'} ${workflowId} as ${opts.as}: ${snapshot.approvedBy.length}/${snapshot.policy.quorum} approvals${snapshot.outcome ? `, gate ${snapshot.outcome}` : ''}`
+        ? `${kind === 'approve' ? 'approved' : 'rejected'} ${workflowId} as ${opts.as}${decision.signature ? ` (signed with key ${decision.signature.keyId})` : ' (unsigned)'}: ${snapshot.approvedBy.length}/${snapshot.policy.quorum} approvals${snapshot.outcome ? `, gate ${snapshot.outcome}` : ''}`
         : `${kind} signal sent to ${workflowId} as ${opts.as} (the run audits whether it counted: ados run status ${workflowId})`,
     );
   });
@@ -31,6 +43,9 @@ export function registerApprovalCommands(program: Command): void {
     .requiredOption('--as <user>', 'your approver id, as listed in the run\'s approval policy')
     .option('--comment <text>', 'why')
     .option('--signal', 'send a signal instead of an update (no immediate answer)')
+    .option('--key-file <file>', 'your Ed25519 private key (default ~/.config/ados/keys/<tenant>/<you>.pem, used when it exists)')
+    .option('--unsigned', 'send the decision without a signature')
+    .option('--tenant <id>', TENANT_OPTION_HELP)
     .option('--json', 'print JSON')
     .action((workflowId: string, opts: DecisionOptions) => sendDecision('approve', workflowId, opts));
 
@@ -41,6 +56,9 @@ export function registerApprovalCommands(program: Command): void {
     .requiredOption('--as <user>', 'your approver id')
     .requiredOption('--comment <text>', 'why (required)')
     .option('--signal', 'send a signal instead of an update')
+    .option('--key-file <file>', 'your Ed25519 private key (default ~/.config/ados/keys/<tenant>/<you>.pem, used when it exists)')
+    .option('--unsigned', 'send the decision without a signature')
+    .option('--tenant <id>', TENANT_OPTION_HELP)
     .option('--json', 'print JSON')
     .action((workflowId: string, opts: DecisionOptions) => sendDecision('reject', workflowId, opts));
 }

@@ -2,7 +2,7 @@ import { approvalDecisionSchema, approvalPolicySchema, type ApprovalDecisionKind
 import { jsonPath } from '../../shared/contract/validation';
 import { judgeDecision, outcomeAfter, type GateRulesState, type Judgement } from '../../workflows/approval-rules';
 
-const policy = (approvers: string[], quorum = 1): ApprovalPolicy => ({ approvers, quorum, timeout: '72h' });
+const policy = (approvers: string[], quorum = 1): ApprovalPolicy => ({ approvers, quorum, timeout: '72h', signatures: 'optional' });
 
 function openGate(overrides: Partial<GateRulesState> = {}): GateRulesState {
   return { policy: policy(['alice', 'bob', 'carol']), requestedBy: 'carol', open: true, approvedBy: [], stage: 'awaiting_approval', ...overrides };
@@ -153,7 +153,7 @@ describe('approvalDecisionSchema', () => {
     expect(byPath.decision).toContain('"approve"');
   });
 
-  it('approvalPolicySchema fills quorum 1 and timeout 72h', () => {
-    expect(approvalPolicySchema.parse({ approvers: ['alice'] })).toEqual({ approvers: ['alice'], quorum: 1, timeout: '72h' });
+  it('approvalPolicySchema fills quorum 1, timeout 72h and optional signatures', () => {
+    expect(approvalPolicySchema.parse({ approvers: ['alice'] })).toEqual({ approvers: ['alice'], quorum: 1, timeout: '72h', signatures: 'optional' });
   });
 });
