@@ -1,3 +1,6 @@
+import { createHash } from 'node:crypto';
+import type { ApprovalSubject } from '../../shared/contract/approval';
+import { canonicalJson } from '../../shared/contract/extraction/canonical';
 import type { Db } from '../../shared/node/db';
 import type { AuditRecord } from '../common/audit-activities';
 import { appendAudit, finishRun, insertRun, toJson } from '../common/run-records';
@@ -108,6 +111,30 @@ export function createDeliveryControlActivities(db: Db) {
     },
 
     /** The run's end, after the entries it had not written yet (`events`, as recordEvents writes them), in one transaction. */
+    /**
+     * What the prod gate asks to approve: the plan as validated and the artifacts released so far by this run, per
+     * environment (the latest release of each), read now. The gate takes it when it opens and again before it lets
+     * prod run: a release that changed in between voids the approvals given for the old one.
+     */
+    async deliveryApprovalSubject(input: { workflowId: string; gate: string; target: string; plan: unknown }): Promise<ApprovalSubject> {
+      const rows = await db
+        .selectFrom('releases')
+        .select(['environment', 'artifact', 'artifact_sha256'])
+        .where('workflow_id', '=', input.workflowId)
+        .orderBy('id')
+        .execute();
+      const artifacts: Record<string, string> = {};
+      for (const row of rows) artifacts[`${row.environment}/${row.artifact}`] = row.artifact_sha256;
+      return {
+        kind: 'delivery',
+        workflowId: input.workflowId,
+        gate: input.gate,
+        target: input.target,
+        planSha256: createHash('sha256').update(canonicalJson(input.plan)).digest('hex'),
+        artifacts,
+      };
+    },
+
     async recordRunFinished({ events, ...record }: RunFinishedRecord): Promise<void> {
       await db.transaction().execute(async (trx) => {
         if (events.length > 0) await writeEvents(trx, events);

@@ -168,7 +168,7 @@ test('expiry: nobody decides; the run is still waiting after 71 h and expires at
   const input = exampleRun({ tenantId: 'expire', requestedBy: 'carol', approval: { approvers: ['alice', 'bob'] } }, 'expire');
   const { workflowId } = await stack.startRun(input);
   const waiting = await stack.waitForStatus(workflowId, awaitingApproval);
-  expect(waiting.approval?.policy).toEqual({ approvers: ['alice', 'bob'], quorum: 1, timeout: '72h' });
+  expect(waiting.approval?.policy).toEqual({ approvers: ['alice', 'bob'], quorum: 1, timeout: '72h', signatures: 'optional' });
   const opened = Date.parse(waiting.approval!.deadline!) - 72 * HOUR;
 
   const t = Date.now();

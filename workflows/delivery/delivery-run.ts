@@ -26,7 +26,7 @@ import { AdosAwaitingApproval, AdosKind, AdosStage, AdosTenant } from '../../sha
 import { formatIssues } from '../../shared/contract/validation';
 import { controlTaskQueue } from '../../shared/contract/task-queues';
 import { ApprovalGate } from '../approval';
-import { AuditTrail, EventSink } from '../common/audit-trail';
+import { afterActivation, AuditTrail, EventSink } from '../common/audit-trail';
 import { runTaskQueuePrefix } from '../common/task-queue';
 import { EscalationDesk } from './escalation-desk';
 import { EnvironmentRunner, type DeliveryRunContext, type DeliveryControlProxy } from './environment';
@@ -77,7 +77,7 @@ class DeliveryRunWorkflow {
    * control queue instead: a local activity started by a handler can complete in the same workflow task as the main
    * flow's, and replay then orders the update's completion differently from the history.
    */
-  private readonly handlerWrites = proxyActivities<AuditActivities & DeliveryControlActivities>({
+  private readonly handlerWrites = proxyActivities<AuditActivities>({
     taskQueue: controlTaskQueue(runTaskQueuePrefix()),
     startToCloseTimeout: '30s',
     retry: { initialInterval: '1s', maximumInterval: '30s' },
@@ -105,7 +105,14 @@ class DeliveryRunWorkflow {
       requestedBy: input.requestedBy,
       stage: () => this.status.stage,
       audit: this.audit,
-      activities: { recordAudit: this.control.recordAudit, recordApprovalDecision: this.handlerWrites.recordApprovalDecision },
+      activities: {
+        recordAudit: this.control.recordAudit,
+        recordApprovalDecision: this.handlerWrites.recordApprovalDecision,
+        loadApproverKeys: this.handlerWrites.loadApproverKeys,
+      },
+      workflowId: this.workflowId,
+      tenantId: input.tenantId,
+      subject: () => this.control.deliveryApprovalSubject({ workflowId: this.workflowId, gate: 'prod', target: 'prod', plan: input.plan }),
     });
     const desk = new EscalationDesk({
       workflowId: this.workflowId,
@@ -120,13 +127,7 @@ class DeliveryRunWorkflow {
       prefix: runTaskQueuePrefix(),
       control: this.control,
       audit: this.audit,
-      // Batches written while tasks run go on the control queue (a local activity would hold the workflow task
-      // that schedules the next tasks); the ones a flush waits for are local.
-      sink: new EventSink<BatchedEvent>(
-        (batch) => this.control.recordEvents(batch),
-        undefined,
-        (batch) => this.control.recordEvents(batch),
-      ),
+      sink: new EventSink<BatchedEvent>((batch) => this.control.recordEvents(batch), undefined, afterActivation),
       desk,
       strategy: { current: { name: 'as-planned', maxParallel: input.maxParallel } },
       notices: new Map(),
@@ -179,9 +180,8 @@ class DeliveryRunWorkflow {
       outputs = result.outputs;
       skippedTasks.push(...result.skipped);
       this.status.completedEnvironments.push(environment);
-      // Written after the environment's last task entries, with the next flush (before the approval gate, at the
-      // end of the run) or the next environment's first batch.
-      this.ctx.sink.keep({ kind: 'audit', ...this.audit.next('environment.promoted'), detail: { environment } });
+      // After the environment's last task entries: in their batch, or in the run's closing write.
+      this.ctx.sink.push({ kind: 'audit', ...this.audit.next('environment.promoted'), detail: { environment } });
     }
     return { outcome: 'succeeded', outputs, skippedTasks };
   }

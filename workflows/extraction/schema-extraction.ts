@@ -4,6 +4,7 @@ import {
   condition,
   log,
   proxyActivities,
+  proxyLocalActivities,
   setHandler,
   upsertSearchAttributes,
   workflowInfo,
@@ -26,6 +27,7 @@ import {
   type MigrationRecord,
   type NodePlan,
 } from '../../shared/contract/extraction/messages';
+import { canonicalJson } from '../../shared/contract/extraction/canonical';
 import type { AgentSchema } from '../../shared/contract/extraction/schema';
 import { topologicalOrder } from '../../shared/contract/graph';
 import { AdosAwaitingApproval, AdosKind, AdosStage, AdosTenant } from '../../shared/contract/search-attributes';
@@ -35,11 +37,12 @@ import { parseExtractionWorkflowId } from '../../shared/contract/workflow-ids';
 import { ApprovalGate } from '../approval';
 import { capabilityActivityOptions } from '../common/capability-activity';
 import { AuditTrail } from '../common/audit-trail';
+import { sha256Hex } from '../common/signature';
 import { runTaskQueuePrefix } from '../common/task-queue';
 import { errorMessage, failedNodesReason, runDag } from '../dag';
 
 /** The approval gate's name for breaking (major-version) schema migrations. */
-export const MIGRATION_GATE = 'schema-migration';
+const MIGRATION_GATE = 'schema-migration';
 
 /** Failures of the extract activity that a retry cannot fix: the schema or the input must change. */
 const NON_RETRYABLE_EXTRACTION_ERRORS = ['InvalidExtractionInput', 'InvalidCapabilityInput'] as const;
@@ -75,8 +78,17 @@ export async function schemaExtraction(input: ExtractionInput): Promise<Extracti
   const request = checked.value;
   const { report, breaking } = checked;
   const prefix = runTaskQueuePrefix();
-  const control = proxyActivities<ExtractionControlActivities & AuditActivities>({
+  /** What the approval gate writes (its handlers' writes must not be local activities: see deliveryRun). */
+  const control = proxyActivities<AuditActivities>({
     taskQueue: controlTaskQueue(prefix),
+    startToCloseTimeout: '60s',
+    retry: { initialInterval: '1s', maximumInterval: '30s' },
+  });
+  /**
+   * The run's start and finish records, as local activities of the control worker (which runs this workflow): a
+   * database round trip each instead of a task-queue one. They retry until the database answers.
+   */
+  const records = proxyLocalActivities<ExtractionControlActivities>({
     startToCloseTimeout: '60s',
     retry: { initialInterval: '1s', maximumInterval: '30s' },
   });
@@ -116,6 +128,17 @@ export async function schemaExtraction(input: ExtractionInput): Promise<Extracti
     stage: () => progress.stage,
     audit,
     activities: control,
+    workflowId,
+    tenantId: request.tenantId,
+    // What a breaking migration's approval covers: every schema of the set as submitted, and the breaking steps.
+    subject: async () => ({
+      kind: 'extraction',
+      workflowId,
+      gate: MIGRATION_GATE,
+      target: 'extract',
+      planSha256: sha256Hex(canonicalJson({ documents: request.documents, breaking })),
+      artifacts: Object.fromEntries(request.documents.map((d) => [d.file, sha256Hex(canonicalJson(d.document))])),
+    }),
   });
   setHandler(extractionProgressQuery, () => {
     const counts = Object.fromEntries(EXTRACTION_NODE_STATES.map((s) => [s, 0])) as ExtractionProgress['counts'];
@@ -135,7 +158,7 @@ export async function schemaExtraction(input: ExtractionInput): Promise<Extracti
   ]);
   progress.stage = 'planning';
 
-  const plan = await control.startExtraction({
+  const plan = await records.startExtraction({
     ...audit.next('run.started'),
     runId: ids ? `${ids.setName}-${ids.hash8}` : workflowId,
     requestedBy: request.requestedBy,
@@ -251,7 +274,7 @@ export async function schemaExtraction(input: ExtractionInput): Promise<Extracti
     startedAt,
     finishedAt: progress.finishedAt,
   };
-  await control.finishExtraction({ ...audit.next('run.finished'), status: outcome, result });
+  await records.finishExtraction({ ...audit.next('run.finished'), status: outcome, result });
   log.info('schema extraction finished', { outcome, reason, hits: result.cache.hits, misses: result.cache.misses });
   await condition(allHandlersFinished);
   return result;
