@@ -1,7 +1,9 @@
 /** @type {import('jest').Config} */
 module.exports = {
   testEnvironment: 'node',
-  roots: ['<rootDir>/test'],
+  // examples/plugin is a package of its own with its own tests, importing `ados/capability` as a plugin does.
+  roots: ['<rootDir>/test', '<rootDir>/examples/plugin'],
+  moduleNameMapper: { '^ados/capability$': '<rootDir>/activities/capabilities/define.ts' },
   testMatch: ['**/*.test.ts'],
   transform: { '^.+\\.ts$': ['@swc/jest', { jsc: { target: 'es2022', parser: { syntax: 'typescript' } } }] },
   testTimeout: 120_000,

@@ -24,4 +24,4 @@ export function createActivities(deps: ControlActivityDeps) {
 }
 
 export type ControlActivities = ReturnType<typeof createActivities>;
-export { createCapabilityActivities, CAPABILITY_HANDLERS } from './capability-activities';
+export { BUILT_INS, createCapabilityActivities } from './capability-activities';

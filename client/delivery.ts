@@ -1,13 +1,14 @@
 /** The typed client API for delivery runs; the CLI is a thin layer over it. */
 import { type Client, WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError } from '@temporalio/client';
 import { resolutionSchema, resolveSignal, resolveUpdate, type Resolution, type ResolveOutcome } from '../shared/contract/delivery/escalation';
-import { validateDeliveryRunInput, type DeliveryRun } from '../shared/contract/delivery/input';
+import type { DeliveryRun } from '../shared/contract/delivery/input';
 import { deliveryStatusQuery, type DeliveryResult, type DeliveryStatus } from '../shared/contract/delivery/status';
 import { AdosAwaitingApproval, AdosKind, AdosStage, AdosTenant } from '../shared/contract/search-attributes';
 import { controlTaskQueue } from '../shared/contract/task-queues';
 import { InputValidationError, issuesFromZod } from '../shared/contract/validation';
 import { deliveryWorkflowId } from '../shared/contract/workflow-ids';
 import { type AdosConfig, webUiWorkflowUrl } from '../shared/node/config';
+import { prepareDeliveryRun, readRegistrations } from './capabilities';
 import { messageFailure, RunNotFoundError } from './common/run-errors';
 
 /** A delivery run just started: its workflow ID, first run ID and Web UI link. */
@@ -38,12 +39,15 @@ export function deliverySummary(run: DeliveryRun): { staticSummary: string; stat
   };
 }
 
-/** Validates (refusing bad input before anything starts), then starts the run with its search attributes. */
-export async function startDeliveryRun(client: Client, config: AdosConfig, raw: unknown): Promise<StartedRun> {
-  const checked = validateDeliveryRunInput(raw);
-  if (!checked.ok) throw new InputValidationError('delivery run', checked.issues);
-  const run: DeliveryRun = checked.value;
+/**
+ * Validates (refusing bad input before anything starts), asks `admit` (the tenant's admission, client/tenancy.ts
+ * admitDeliveryRun; it throws to refuse), then starts the run with its search attributes.
+ */
+export async function startDeliveryRun(client: Client, config: AdosConfig, raw: unknown, admit?: (run: DeliveryRun, workflowId: string) => Promise<unknown>): Promise<StartedRun> {
+  // Against the built-in and the registered capabilities (DATABASE_URL), task inputs included.
+  const run: DeliveryRun = prepareDeliveryRun(raw, await readRegistrations(config));
   const workflowId = deliveryWorkflowId(run.tenantId, run.runId);
+  await admit?.(run, workflowId);
   try {
     const handle = await client.workflow.start('deliveryRun', {
       taskQueue: controlTaskQueue(config.taskQueuePrefix),

@@ -20,7 +20,7 @@ import { controlTaskQueue } from '../shared/contract/task-queues';
 import { InputValidationError } from '../shared/contract/validation';
 import { EXTRACTION_SET_PATTERN, extractionWorkflowId } from '../shared/contract/workflow-ids';
 import { type AdosConfig, webUiWorkflowUrl } from '../shared/node/config';
-import { openDatabase, type DatabaseHandle, type Db } from '../shared/node/db';
+import type { Db } from '../shared/node/db';
 import { planExtraction } from '../shared/node/extraction/cache';
 import { RunNotFoundError } from './common/run-errors';
 
@@ -90,12 +90,16 @@ export function extractionWorkflowIdFor(input: Pick<ExtractionInput, 'tenantId' 
   return extractionWorkflowId(input.tenantId, input.setName, setHash8(input.documents));
 }
 
-/** Validates, then starts `schemaExtraction` (or attaches to the run of the same set already in progress). */
-export async function startExtraction(client: Client, config: AdosConfig, raw: ExtractionInput): Promise<StartedExtraction> {
+/**
+ * Validates, asks `admit` (the tenant's admission, client/tenancy.ts admitExtraction; it throws to refuse), then
+ * starts `schemaExtraction` (or attaches to the run of the same set already in progress).
+ */
+export async function startExtraction(client: Client, config: AdosConfig, raw: ExtractionInput, admit?: (request: ExtractionInput, workflowId: string) => Promise<unknown>): Promise<StartedExtraction> {
   const checked = validateExtractionInput(raw);
   if (!checked.ok) throw new InputValidationError('extraction', checked.issues);
   const request = checked.value;
   const workflowId = extractionWorkflowIdFor(request);
+  await admit?.(request, workflowId);
   try {
     const handle = await client.workflow.start('schemaExtraction', {
       taskQueue: controlTaskQueue(config.taskQueuePrefix),
@@ -204,13 +208,6 @@ export function renderPlan(plan: ExtractionPlan, tenantId: string): string {
   return lines.join('\n');
 }
 
-/** Opens the database the cache and artifacts live in; --plan, --out and drift need it. */
-export async function openCliDatabase(cfg: AdosConfig, why: string): Promise<DatabaseHandle> {
-  if (!cfg.databaseUrl) {
-    throw new InputValidationError('configuration', [
-      { path: 'DATABASE_URL', message: `not set: ${why} reads PostgreSQL; give the postgres:// URL \`npm start\` prints` },
-    ]);
-  }
-  return openDatabase(cfg.databaseUrl, { poolSize: 2 });
-}
+/** The database the cache and artifacts live in; --plan, --out and drift need it. */
+export { openCliDatabase } from './common/database';
 

@@ -11,6 +11,7 @@ import { Connection, Client } from '@temporalio/client';
 import { ADOS_SEARCH_ATTRIBUTES } from '../shared/contract/search-attributes';
 import { loadConfig } from '../shared/node/config';
 import { migrateToLatest, openDatabase, startEmbeddedPostgres } from '../shared/node/db';
+import { processRuntime } from '../shared/node/runtime';
 import { ensureSearchAttributes } from '../workers/search-attributes';
 import { listPending } from '../client/common/pending';
 import { startDeliveryRun } from '../client/delivery';
@@ -110,9 +111,11 @@ async function main(): Promise<void> {
   const ados = join(PROJECT_ROOT, 'client', 'bin', 'ados.cjs');
   const workerEnv = { ...process.env, DATABASE_URL: databaseUrl };
   spawnLogged('worker-control', process.execPath, [ados, 'worker', '--role', 'control'], workerEnv);
-  // generation and its fallback variant live in different pools, so that the escalation ladder's agent swap crosses pools.
-  spawnLogged('worker-build-deploy', process.execPath, [ados, 'worker', '--capabilities', 'build,deploy,generation'], workerEnv);
-  spawnLogged('worker-verify-analysis', process.execPath, [ados, 'worker', '--capabilities', 'verify,analysis,generation.fallback,extract'], workerEnv);
+  // demo.text and its fallback variant live in different pools, so that the escalation ladder's agent swap crosses pools.
+  spawnLogged('worker-build-deploy', process.execPath, [ados, 'worker', '--capabilities', 'build,deploy,demo.text'], workerEnv);
+  spawnLogged('worker-verify-analysis', process.execPath, [ados, 'worker', '--capabilities', 'verify,analysis,demo.text.fallback,extract'], workerEnv);
+  // The sample run's pool: it builds, tests, deploys and checks examples/service.
+  spawnLogged('worker-ship', process.execPath, [ados, 'worker', '--capabilities', 'exec,deploy.process,verify.http'], workerEnv);
   say(`workers starting (logs in ${logDir})`);
 
   // 4. A sample run that waits for approval before prod, unless one already does.
@@ -138,15 +141,19 @@ async function main(): Promise<void> {
   say(`  PostgreSQL:       ${databaseUrl}`);
   say(`  Logs:             ${logDir}`);
   say('');
-  say('Try, in another terminal:');
+  say('Try, in another terminal (scoped to tenant acme; admission reads PostgreSQL):');
+  say(`  export ADOS_TENANT=acme DATABASE_URL=${databaseUrl}`);
   if (sample) {
     say(`  ${cli} run status ${sample}`);
     say(`  ${cli} pending`);
     say(`  ${cli} approve ${sample} --as alice --comment "ship it"`);
+    say(`  curl http://127.0.0.1:18083/health        # prod answers once approved and deployed`);
+    say(`  ${cli} release list --tenant acme --environment dev`);
   }
   say(`  ${cli} run start --file examples/delivery-plan.yaml`);
+  say(`  ${cli} tenant show acme                       # budget, spend today and this month, alerts`);
   say(`  ${cli} workers                                  # who polls each capability, and the backlogs`);
-  say(`  ${cli} run start --file examples/generation-plan.yaml --wait   # the escalation ladder swaps generation to its fallback`);
+  say(`  ${cli} run start --file examples/demo-text-plan.yaml --wait   # the escalation ladder swaps demo.text to its fallback`);
   say(`  DATABASE_URL=${databaseUrl} ${cli} worker --capabilities build   # one more worker`);
   say('Ctrl-C stops the stack; runs in flight resume on the next npm start.');
 
@@ -156,6 +163,9 @@ async function main(): Promise<void> {
     say('stopping...');
     for (const child of [...children].reverse()) child.kill('SIGTERM');
     await Promise.all(children.map((child) => new Promise((r) => (child.exitCode !== null ? r(null) : child.once('exit', r)))));
+    // Deployed services outlive workers, not the stack: their releases stay on disk, and the next deploy starts them.
+    const stopped = await processRuntime({ dataDir }).stopAll().catch(() => []);
+    if (stopped.length > 0) say(`stopped ${stopped.length} deployed service environment(s) (${stopped.map((r) => `${r.service}/${r.environment}`).join(', ')})`);
     for (const cleanup of cleanups.reverse()) await cleanup().catch(() => undefined);
     process.exit(0);
   };

@@ -3,6 +3,7 @@ import path from 'node:path';
 import type { Duration } from '@temporalio/common';
 import { type NativeConnection, Worker } from '@temporalio/worker';
 import { createCapabilityActivities } from '../activities';
+import type { CapabilityDefinition } from '../activities/capabilities/define';
 import { capabilityListProblem } from '../shared/contract/capability-list';
 import { capabilityTaskQueue } from '../shared/contract/task-queues';
 import type { Db } from '../shared/node/db';
@@ -13,7 +14,10 @@ export interface CapabilityWorkerOptions {
   connection: NativeConnection;
   namespace: string;
   taskQueuePrefix: string;
+  /** Built-in capabilities to serve. */
   capabilities: string[];
+  /** Plugin definitions to serve besides (loaded from `--capability-module`). */
+  plugins?: readonly CapabilityDefinition[];
   db: Db;
   logger: Logger;
   identity: string;
@@ -39,10 +43,13 @@ export interface CapabilityWorkerPlan {
  * task-queue-wide rate limit. Refuses unknown or repeated capabilities and limits that are not positive numbers.
  */
 export function planCapabilityWorkers(
-  options: Pick<CapabilityWorkerOptions, 'capabilities' | 'taskQueuePrefix' | 'maxConcurrent' | 'maxTaskQueueActivitiesPerSecond'>,
+  options: Pick<CapabilityWorkerOptions, 'capabilities' | 'plugins' | 'taskQueuePrefix' | 'maxConcurrent' | 'maxTaskQueueActivitiesPerSecond'>,
 ): CapabilityWorkerPlan[] {
-  if (options.capabilities.length === 0) throw new Error('a capability worker needs at least one capability, e.g. --capabilities build,deploy');
-  const listProblem = capabilityListProblem(options.capabilities);
+  const plugins = (options.plugins ?? []).map((definition) => definition.name);
+  if (options.capabilities.length + plugins.length === 0) {
+    throw new Error('a capability worker needs at least one capability, e.g. --capabilities build,deploy or --capability-module ./caps.ts');
+  }
+  const listProblem = options.capabilities.length > 0 ? capabilityListProblem(options.capabilities) : undefined;
   if (listProblem) throw new Error(listProblem);
   const maxConcurrent = options.maxConcurrent ?? DEFAULT_MAX_CONCURRENT;
   const concurrencyProblem = maxConcurrentProblem(maxConcurrent);
@@ -50,7 +57,7 @@ export function planCapabilityWorkers(
   const rate = options.maxTaskQueueActivitiesPerSecond;
   const rateProblem = rate === undefined ? undefined : rateLimitProblem(rate);
   if (rateProblem) throw new Error(`--rate-limit ${rateProblem}`);
-  return options.capabilities.map((capability) => ({
+  return [...options.capabilities, ...plugins].map((capability) => ({
     capability,
     taskQueue: capabilityTaskQueue(capability, options.taskQueuePrefix),
     maxConcurrentActivityTaskExecutions: maxConcurrent,
@@ -70,12 +77,16 @@ export async function createCapabilityWorkers(options: CapabilityWorkerOptions):
         namespace: options.namespace,
         taskQueue: plan.taskQueue,
         identity: options.identity,
-        activities: createCapabilityActivities(plan.capability, {
-          db: options.db,
-          logger: options.logger.child({ capability: plan.capability }),
-          workerIdentity: options.identity,
-          workspaceRoot: options.workspaceRoot ?? path.join(os.tmpdir(), 'ados-workspaces'),
-        }),
+        activities: createCapabilityActivities(
+          plan.capability,
+          {
+            db: options.db,
+            logger: options.logger.child({ capability: plan.capability }),
+            workerIdentity: options.identity,
+            workspaceRoot: options.workspaceRoot ?? path.join(os.tmpdir(), 'ados-workspaces'),
+          },
+          options.plugins,
+        ),
         maxConcurrentActivityTaskExecutions: plan.maxConcurrentActivityTaskExecutions,
         maxTaskQueueActivitiesPerSecond: plan.maxTaskQueueActivitiesPerSecond,
         shutdownGraceTime: options.shutdownGraceTime ?? '30s',

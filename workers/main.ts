@@ -6,6 +6,7 @@ import { Command } from 'commander';
 import { runProgram, usageOrFailure } from '../shared/node/command-line';
 import { loadConfig } from '../shared/node/config';
 import { createLogger } from '../shared/node/logger';
+import { loadCapabilityModules } from './capability-modules';
 import { runWorkerProcess } from './run-worker-process';
 import { DEFAULT_MAX_CONCURRENT, parseWorkerFlags } from './worker-flags';
 
@@ -15,17 +16,23 @@ export function buildWorkerProgram(): Command {
     .description('run a worker: --role control (workflows + database activities) or --capabilities a,b')
     .option('--role <role>', 'control | capabilities (default: capabilities)')
     .option('--capabilities <list>', 'comma-separated capabilities to serve, e.g. build,deploy')
+    .option(
+      '--capability-module <path>',
+      'a module of your own capabilities (defineCapability from ados/capability) to serve too; repeatable (also ADOS_CAPABILITY_MODULES)',
+      (path: string, earlier: string[] = []) => [...earlier, path],
+    )
     .option('--max-concurrent <n>', `activities this process runs at once, per capability (default ${DEFAULT_MAX_CONCURRENT})`)
     .option('--rate-limit <perSecond>', 'task-queue-wide activity rate limit, enforced by Temporal for the whole pool')
     .option('--identity <id>', 'worker identity shown in Temporal (default: role-pid@host)')
     .showHelpAfterError()
     .exitOverride()
     .action(async (flags: Record<string, unknown>) => {
-      // Bad flags and bad configuration are refused before anything connects.
-      const options = parseWorkerFlags(flags);
+      // Bad flags, bad configuration and capability modules that cannot be served are refused before anything connects.
       const config = loadConfig();
+      const { capabilityModules, ...options } = parseWorkerFlags(flags, config.capabilityModules);
+      const plugins = loadCapabilityModules(capabilityModules);
       const logger = createLogger(options.role === 'control' ? 'ados-control' : 'ados-capabilities', config.logLevel);
-      await runWorkerProcess(config, logger, options);
+      await runWorkerProcess(config, logger, { ...options, plugins });
     });
 }
 

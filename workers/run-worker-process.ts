@@ -6,6 +6,9 @@ import { Connection } from '@temporalio/client';
 import { ConfigError, type AdosConfig } from '../shared/node/config';
 import { migrateToLatest, openDatabase } from '../shared/node/db';
 import type { Logger } from '../shared/node/logger';
+import { BUILT_INS } from '../activities';
+import type { PluginCapability } from './capability-modules';
+import { keepRegistered, registrationsOf } from './capability-registration';
 import { createCapabilityWorkers } from './capability-worker';
 import { createControlWorker } from './control-worker';
 import { installRuntimeLogger } from './runtime';
@@ -14,7 +17,10 @@ import { ensureSearchAttributes } from './search-attributes';
 export interface WorkerProcessOptions {
   /** `control` runs workflows and database activities; otherwise the listed capabilities. */
   role: 'control' | 'capabilities';
+  /** Built-in capabilities to serve. */
   capabilities: string[];
+  /** Plugin capabilities to serve besides (`--capability-module`, ADOS_CAPABILITY_MODULES). */
+  plugins?: PluginCapability[];
   maxConcurrent?: number;
   maxTaskQueueActivitiesPerSecond?: number;
   identity?: string;
@@ -78,11 +84,17 @@ export async function runWorkerProcess(config: AdosConfig, logger: Logger, optio
     process.exit(0);
   });
   installRuntimeLogger(logger);
+  const plugins = options.plugins ?? [];
+  const served = [
+    ...options.capabilities.map((name) => ({ definition: BUILT_INS.find((d) => d.name === name)!, source: 'built-in' })),
+    ...plugins,
+  ].filter((c) => c.definition !== undefined);
   const identity =
     options.identity ??
-    (options.role === 'control' ? `control-${process.pid}@${hostname()}` : `cap[${options.capabilities.join(',')}]-${process.pid}@${hostname()}`);
+    (options.role === 'control' ? `control-${process.pid}@${hostname()}` : `cap[${served.map((c) => c.definition.name).join(',')}]-${process.pid}@${hostname()}`);
   const database = await openDatabase(config.databaseUrl);
   const connection = await NativeConnection.connect({ address: config.temporalAddress });
+  let stopRegistering: (() => void) | undefined;
   try {
     let workers: Worker[];
     if (options.role === 'control') {
@@ -111,6 +123,7 @@ export async function runWorkerProcess(config: AdosConfig, logger: Logger, optio
         namespace: config.temporalNamespace,
         taskQueuePrefix: config.taskQueuePrefix,
         capabilities: options.capabilities,
+        plugins: plugins.map((p) => p.definition),
         db: database.db,
         logger,
         identity,
@@ -119,6 +132,7 @@ export async function runWorkerProcess(config: AdosConfig, logger: Logger, optio
         shutdownGraceTime: config.workerShutdownGrace as Duration,
         workspaceRoot: config.workspaceDir,
       });
+      stopRegistering = keepRegistered(database.db, registrationsOf(served, identity, config.taskQueuePrefix), logger);
     }
     const running = workers.map((worker) => worker.run());
     logger.info(
@@ -152,6 +166,7 @@ export async function runWorkerProcess(config: AdosConfig, logger: Logger, optio
     if (failed) throw failed.reason;
     logger.info({ identity }, 'worker stopped');
   } finally {
+    stopRegistering?.();
     signals.dispose();
     await connection.close();
     await database.close();

@@ -5,6 +5,7 @@
 import { z } from 'zod';
 import { capabilityListFlag } from '../shared/contract/capability-list';
 import { InputValidationError, issuesFromZod } from '../shared/contract/validation';
+import type { CapabilityModuleRef } from './capability-modules';
 import type { WorkerProcessOptions } from './run-worker-process';
 
 export const DEFAULT_MAX_CONCURRENT = 8;
@@ -44,6 +45,7 @@ const workerFlagsSchema = z
       .enum(['control', 'capabilities'], { error: (issue) => `must be control or capabilities (got ${JSON.stringify(issue.input)})` })
       .default('capabilities'),
     capabilities: capabilityListFlag.optional(),
+    capabilityModule: z.array(z.string().min(1, 'give the path of a module that exports capability definitions')).optional(),
     maxConcurrent: numberFlag(maxConcurrentProblem).optional(),
     rateLimit: numberFlag(rateLimitProblem).optional(),
     identity: z
@@ -52,17 +54,20 @@ const workerFlagsSchema = z
       .max(MAX_IDENTITY_LENGTH, `must be at most ${MAX_IDENTITY_LENGTH} characters`)
       .regex(IDENTITY, 'may hold letters, digits and . _ : @ , + [ ] - and must start with a letter or digit, e.g. cap-build-1@host')
       .optional(),
+    /** Whether configuration names capability modules (not a flag: set by parseWorkerFlags). */
+    configModules: z.boolean(),
   })
   .superRefine((flags, context) => {
-    if (flags.role === 'capabilities' && !flags.capabilities) {
+    if (flags.role === 'capabilities' && !flags.capabilities && !flags.capabilityModule?.length && !flags.configModules) {
       context.addIssue({
         code: 'custom',
         path: ['capabilities'],
-        message: 'a capability worker needs at least one capability, e.g. --capabilities build,deploy (or --role control for the control worker)',
+        message:
+          'a capability worker needs at least one capability, e.g. --capabilities build,deploy or --capability-module ./caps.ts (or --role control for the control worker)',
       });
     }
     if (flags.role === 'control') {
-      for (const key of ['capabilities', 'maxConcurrent', 'rateLimit'] as const) {
+      for (const key of ['capabilities', 'capabilityModule', 'maxConcurrent', 'rateLimit'] as const) {
         if (flags[key] !== undefined) context.addIssue({ code: 'custom', path: [key], message: CAPABILITY_ONLY });
       }
     }
@@ -71,9 +76,12 @@ const workerFlagsSchema = z
 /** `maxConcurrent` → `--max-concurrent`. */
 const flagName = (key: string) => `--${key.replace(/[A-Z]/g, (letter) => `-${letter.toLowerCase()}`)}`;
 
-/** The worker process's options from commander's raw flags; throws InputValidationError naming every bad flag. */
-export function parseWorkerFlags(raw: Record<string, unknown>): WorkerProcessOptions {
-  const parsed = workerFlagsSchema.safeParse(raw);
+/**
+ * The worker process's options from commander's raw flags (and the modules configuration names in
+ * ADOS_CAPABILITY_MODULES, which a capability worker loads too); throws InputValidationError naming every bad flag.
+ */
+export function parseWorkerFlags(raw: Record<string, unknown>, configModules: readonly string[] = []): Omit<WorkerProcessOptions, 'plugins'> & { capabilityModules: CapabilityModuleRef[] } {
+  const parsed = workerFlagsSchema.safeParse({ ...raw, configModules: configModules.length > 0 });
   if (!parsed.success) {
     const issues = issuesFromZod(parsed.error).map((issue) => ({ ...issue, path: flagName(issue.path) }));
     throw new InputValidationError('ados worker flags', issues);
@@ -85,5 +93,12 @@ export function parseWorkerFlags(raw: Record<string, unknown>): WorkerProcessOpt
     maxConcurrent: flags.maxConcurrent,
     maxTaskQueueActivitiesPerSecond: flags.rateLimit,
     identity: flags.identity,
+    capabilityModules:
+      flags.role === 'control'
+        ? []
+        : [
+            ...(flags.capabilityModule ?? []).map((path): CapabilityModuleRef => ({ path, from: '--capability-module' })),
+            ...configModules.map((path): CapabilityModuleRef => ({ path, from: 'ADOS_CAPABILITY_MODULES' })),
+          ],
   };
 }

@@ -1,23 +1,25 @@
 import { Matrix } from 'ml-matrix';
 import { z } from 'zod';
-import { parseTaskInput, type CapabilityHandler } from './capability';
+import { CAPABILITIES } from '../../shared/contract/capabilities';
+import { defineCapability } from './define';
 
 const analysisInput = z.object({
   series: z.array(z.number().finite('must be a finite number')).min(2, 'give at least two values'),
   zThreshold: z.number().positive().default(3),
 });
 
-export interface SeriesStatistics {
-  count: number;
-  mean: number;
-  stddev: number;
-  min: number;
-  max: number;
-  p50: number;
-  p95: number;
+const seriesStatistics = z.object({
+  count: z.number(),
+  mean: z.number(),
+  stddev: z.number(),
+  min: z.number(),
+  max: z.number(),
+  p50: z.number(),
+  p95: z.number(),
   /** Indices whose |z-score| exceeds the threshold. */
-  outliers: number[];
-}
+  outliers: z.array(z.number()),
+});
+export type SeriesStatistics = z.output<typeof seriesStatistics>;
 
 function percentile(sorted: number[], p: number): number {
   const rank = (sorted.length - 1) * p;
@@ -44,7 +46,13 @@ export function describeSeries(series: number[], zThreshold = 3): SeriesStatisti
   };
 }
 
-export const analysis: CapabilityHandler = async (request) => {
-  const input = parseTaskInput(analysisInput, 'analysis', request);
-  return describeSeries(input.series, input.zThreshold);
-};
+/** `analysis`: descriptive statistics and z-score outliers of `input.series`. */
+export const analysis = defineCapability({
+  name: 'analysis',
+  version: '1.0.0',
+  description: CAPABILITIES.analysis.description,
+  input: analysisInput,
+  output: seriesStatistics,
+  defaults: CAPABILITIES.analysis,
+  handler: async (input) => describeSeries(input.series, input.zThreshold),
+});

@@ -2,9 +2,10 @@ import { createHash } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { ApplicationFailure, CancelledFailure, Context } from '@temporalio/activity';
 import { z } from 'zod';
+import { CAPABILITIES } from '../../shared/contract/capabilities';
 import { Checkpointer, type CheckpointDetails } from '../common/checkpoint';
-import { FencedOutError, generationFromActivityId, TaskEffects } from '../common/effects';
-import { parseTaskInput, type CapabilityHandler } from './capability';
+import { FencedOutError, type TaskEffects } from '../common/effects';
+import { defineCapability } from './define';
 
 /** What a `batch` task's input holds. */
 export const batchInput = z.object({
@@ -27,18 +28,19 @@ export interface BatchPartial {
   checksum: number;
 }
 
-export interface BatchOutput {
-  items: number;
-  checksum: string;
-  checkpointEvery: number;
-  attempt: number;
-  resumedFrom: number;
-  resumeSource: string;
+const batchOutput = z.object({
+  items: z.number().int(),
+  checksum: z.string(),
+  checkpointEvery: z.number().int(),
+  attempt: z.number().int(),
+  resumedFrom: z.number().int(),
+  resumeSource: z.string(),
   /** Effects this attempt wrote. */
-  written: number;
+  written: z.number().int(),
   /** Items this attempt found already written by an earlier attempt (redone work, not written twice). */
-  redone: number;
-}
+  redone: z.number().int(),
+});
+export type BatchOutput = z.output<typeof batchOutput>;
 
 export function itemDigest(value: unknown): string {
   return createHash('sha256').update(JSON.stringify(value) ?? 'undefined').digest('hex').slice(0, 16);
@@ -63,85 +65,90 @@ async function work(ms: number, checkpoints: Checkpointer<BatchPartial>): Promis
  * checkpoint, so a worker that dies redoes at most one checkpoint interval. Every write carries the attempt as a
  * fencing token: once another attempt has taken over, this one's writes are refused and it stops.
  */
-export const batch: CapabilityHandler = async (request, { db, logger, workerIdentity }) => {
-  const input = parseTaskInput(batchInput, 'batch', request);
-  const context = Context.current();
-  const { attempt, activityId } = context.info;
-  const total = typeof input.items === 'number' ? input.items : input.items.length;
-  const valueAt = (index: number): unknown => (typeof input.items === 'number' ? index : input.items[index]);
-  const writeEvery = Math.min(input.writeEvery, input.checkpointEvery);
-  const key = { workflowId: request.workflowId, environment: request.environment, taskId: request.taskId };
-  const token = { generation: generationFromActivityId(activityId), attempt, worker: workerIdentity ?? 'unknown' };
-  const log = logger.child({ ...key, attempt, generation: token.generation });
+export const batch = defineCapability({
+  name: 'batch',
+  version: '1.0.0',
+  description: CAPABILITIES.batch.description,
+  input: batchInput,
+  output: batchOutput,
+  defaults: CAPABILITIES.batch,
+  handler: async (input, ctx) => {
+    // Checkpointer reads the heartbeat details and heartbeats through the activity context itself.
+    const context = Context.current();
+    const { attempt } = ctx;
+    const log = ctx.logger;
+    const total = typeof input.items === 'number' ? input.items : input.items.length;
+    const valueAt = (index: number): unknown => (typeof input.items === 'number' ? index : input.items[index]);
+    const writeEvery = Math.min(input.writeEvery, input.checkpointEvery);
 
-  let effects: TaskEffects | undefined;
-  try {
-    // The fence first: from here on, no earlier attempt of this task can write.
-    effects = await TaskEffects.claim(db, key, token, log);
-    const checkpoints = await Checkpointer.resume<BatchPartial>({
-      initial: { processed: 0, cursor: 0, partial: { checksum: 0 } },
-      store: effects.checkpointStore<BatchPartial>(),
-      context,
-    });
-    const resumed = checkpoints.resumedFrom;
-    await effects.startAttempt(resumed.details.cursor, resumed.source);
-    log.info(
-      { resumedFrom: resumed.details.cursor, resumeSource: resumed.source, heartbeatCursor: resumed.heartbeat?.cursor, items: total },
-      resumed.source === 'start' ? 'batch started' : 'batch resumed',
-    );
+    let effects: TaskEffects | undefined;
+    try {
+      // The fence first: from here on, no earlier attempt of this task can write.
+      effects = await ctx.effects();
+      const checkpoints = await Checkpointer.resume<BatchPartial>({
+        initial: { processed: 0, cursor: 0, partial: { checksum: 0 } },
+        store: effects.checkpointStore<BatchPartial>(),
+        context,
+      });
+      const resumed = checkpoints.resumedFrom;
+      await effects.startAttempt(resumed.details.cursor, resumed.source);
+      log.info(
+        { resumedFrom: resumed.details.cursor, resumeSource: resumed.source, heartbeatCursor: resumed.heartbeat?.cursor, items: total },
+        resumed.source === 'start' ? 'batch started' : 'batch resumed',
+      );
 
-    let cursor = resumed.details.cursor;
-    let checksum = resumed.details.partial?.checksum ?? 0;
-    while (cursor < total) {
-      // Cancellation (worker shutdown past its grace, run cancelled, or this attempt timed out and another took over)
-      // is honoured between writes, after saving the checkpoint. Always saved, even when nothing is new: it is a
-      // fenced write, so an attempt that was superseded learns it here (refused, recorded, logged) rather than
-      // stopping unnoticed; for a live attempt it is a no-op at worst.
-      if (context.cancellationSignal.aborted) {
-        const reason = context.cancellationSignal.reason;
-        log.info({ cursor, reason: String((reason as Error)?.message ?? reason) }, 'batch cancelled: saving the checkpoint');
-        await checkpoints.checkpoint({ processed: cursor, cursor, partial: { checksum } });
-        throw reason instanceof CancelledFailure ? reason : new CancelledFailure(String(reason ?? 'cancelled'));
+      let cursor = resumed.details.cursor;
+      let checksum = resumed.details.partial?.checksum ?? 0;
+      while (cursor < total) {
+        // Cancellation (worker shutdown past its grace, run cancelled, or this attempt timed out and another took over)
+        // is honoured between writes, after saving the checkpoint. Always saved, even when nothing is new: it is a
+        // fenced write, so an attempt that was superseded learns it here (refused, recorded, logged) rather than
+        // stopping unnoticed; for a live attempt it is a no-op at worst.
+        if (ctx.signal.aborted) {
+          const reason = ctx.signal.reason;
+          log.info({ cursor, reason: String((reason as Error)?.message ?? reason) }, 'batch cancelled: saving the checkpoint');
+          await checkpoints.checkpoint({ processed: cursor, cursor, partial: { checksum } });
+          throw reason instanceof CancelledFailure ? reason : new CancelledFailure(String(reason ?? 'cancelled'));
+        }
+        const nextCheckpoint = (Math.floor(cursor / input.checkpointEvery) + 1) * input.checkpointEvery;
+        const end = Math.min(cursor + writeEvery, nextCheckpoint, total);
+        if (input.itemWorkMs > 0) await work((end - cursor) * input.itemWorkMs, checkpoints);
+        const rows = [];
+        for (let item = cursor; item < end; item++) {
+          const digest = itemDigest(valueAt(item));
+          rows.push({ item, digest });
+          checksum = addToChecksum(checksum, digest);
+        }
+        checkpoints.beat();
+        await effects.write(rows);
+        cursor = end;
+        if (cursor === nextCheckpoint || cursor === total) {
+          const details: CheckpointDetails<BatchPartial> = { processed: cursor, cursor, partial: { checksum } };
+          await checkpoints.checkpoint(details);
+        }
       }
-      const nextCheckpoint = (Math.floor(cursor / input.checkpointEvery) + 1) * input.checkpointEvery;
-      const end = Math.min(cursor + writeEvery, nextCheckpoint, total);
-      if (input.itemWorkMs > 0) await work((end - cursor) * input.itemWorkMs, checkpoints);
-      const rows = [];
-      for (let item = cursor; item < end; item++) {
-        const digest = itemDigest(valueAt(item));
-        rows.push({ item, digest });
-        checksum = addToChecksum(checksum, digest);
+      const totals = effects.attemptTotals;
+      await effects.finish('completed');
+      log.info({ ...totals, items: total }, 'batch completed');
+      return {
+        items: total,
+        checksum: checksum.toString(16).padStart(8, '0'),
+        checkpointEvery: input.checkpointEvery,
+        attempt,
+        resumedFrom: resumed.details.cursor,
+        resumeSource: resumed.source,
+        written: totals.written,
+        redone: totals.redone,
+      };
+    } catch (error) {
+      if (error instanceof FencedOutError) {
+        await effects?.finish('fenced', error.message).catch(() => undefined);
+        // Retryable: should this attempt still be the live one in Temporal's eyes, a retry takes a fresh fence.
+        throw ApplicationFailure.create({ type: 'FencedOut', message: error.message });
       }
-      checkpoints.beat();
-      await effects.write(rows);
-      cursor = end;
-      if (cursor === nextCheckpoint || cursor === total) {
-        const details: CheckpointDetails<BatchPartial> = { processed: cursor, cursor, partial: { checksum } };
-        await checkpoints.checkpoint(details);
-      }
+      const cancelled = error instanceof CancelledFailure;
+      await effects?.finish(cancelled ? 'cancelled' : 'failed', (error as Error)?.message ?? String(error)).catch(() => undefined);
+      throw error;
     }
-    const totals = effects.attemptTotals;
-    await effects.finish('completed');
-    log.info({ ...totals, items: total }, 'batch completed');
-    const output: BatchOutput = {
-      items: total,
-      checksum: checksum.toString(16).padStart(8, '0'),
-      checkpointEvery: input.checkpointEvery,
-      attempt,
-      resumedFrom: resumed.details.cursor,
-      resumeSource: resumed.source,
-      written: totals.written,
-      redone: totals.redone,
-    };
-    return output;
-  } catch (error) {
-    if (error instanceof FencedOutError) {
-      await effects?.finish('fenced', error.message).catch(() => undefined);
-      // Retryable: should this attempt still be the live one in Temporal's eyes, a retry takes a fresh fence.
-      throw ApplicationFailure.create({ type: 'FencedOut', message: error.message });
-    }
-    const cancelled = error instanceof CancelledFailure;
-    await effects?.finish(cancelled ? 'cancelled' : 'failed', (error as Error)?.message ?? String(error)).catch(() => undefined);
-    throw error;
-  }
-};
+  },
+});

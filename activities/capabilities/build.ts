@@ -1,6 +1,8 @@
 import { createHash } from 'node:crypto';
 import { z } from 'zod';
-import { invalidInput, parseTaskInput, type CapabilityHandler } from './capability';
+import { CAPABILITIES } from '../../shared/contract/capabilities';
+import { invalidInput } from './capability';
+import { defineCapability } from './define';
 
 const buildInput = z.object({
   name: z.string().min(1).default('artifact'),
@@ -8,12 +10,13 @@ const buildInput = z.object({
   variables: z.record(z.string(), z.union([z.string(), z.number(), z.boolean()])).default({}),
 });
 
-export interface BuildOutput {
-  artifact: string;
-  sha256: string;
-  bytes: number;
-  content: string;
-}
+const buildOutput = z.object({
+  artifact: z.string(),
+  sha256: z.string().regex(/^[0-9a-f]{64}$/),
+  bytes: z.number().int().nonnegative(),
+  content: z.string(),
+});
+export type BuildOutput = z.output<typeof buildOutput>;
 
 /** Renders `{{variable}}` placeholders; an unknown placeholder is an input error, not an empty string. */
 export function renderTemplate(template: string, variables: Record<string, string | number | boolean>): { text: string; missing: string[] } {
@@ -29,18 +32,25 @@ export function renderTemplate(template: string, variables: Record<string, strin
   return { text, missing };
 }
 
-export const build: CapabilityHandler = async (request) => {
-  const input = parseTaskInput(buildInput, 'build', request);
-  const variables = { name: input.name, environment: request.environment, tenant: request.tenantId, run: request.runId, ...input.variables };
-  const { text, missing } = renderTemplate(input.template, variables);
-  if (missing.length > 0) {
-    throw invalidInput('build', request.taskId, `input.template uses unknown variable(s) ${missing.join(', ')}; add them to input.variables`);
-  }
-  const output: BuildOutput = {
-    artifact: `${input.name}@${request.environment}`,
-    sha256: createHash('sha256').update(text).digest('hex'),
-    bytes: Buffer.byteLength(text),
-    content: text,
-  };
-  return output;
-};
+/** `build`: renders `input.template` with the task's variables and content-hashes the artifact. */
+export const build = defineCapability({
+  name: 'build',
+  version: '1.0.0',
+  description: CAPABILITIES.build.description,
+  input: buildInput,
+  output: buildOutput,
+  defaults: CAPABILITIES.build,
+  handler: async (input, { request }) => {
+    const variables = { name: input.name, environment: request.environment, tenant: request.tenantId, run: request.runId, ...input.variables };
+    const { text, missing } = renderTemplate(input.template, variables);
+    if (missing.length > 0) {
+      throw invalidInput('build', request.taskId, `input.template uses unknown variable(s) ${missing.join(', ')}; add them to input.variables`);
+    }
+    return {
+      artifact: `${input.name}@${request.environment}`,
+      sha256: createHash('sha256').update(text).digest('hex'),
+      bytes: Buffer.byteLength(text),
+      content: text,
+    };
+  },
+});

@@ -13,15 +13,15 @@
  */
 import { z } from 'zod';
 import { DEFAULT_RETRY, type CapabilityRetry, type CapabilitySpec } from '../../shared/contract/capabilities';
+import { CAPABILITY_NAME, CAPABILITY_NAME_HINT } from '../../shared/contract/capability-spec';
 import type { CapabilityRequest } from '../../shared/contract/delivery/capability-io';
 import type { Db } from '../../shared/node/db';
 import type { Logger } from '../../shared/node/logger';
 import type { TaskEffects } from '../common/effects';
 
 export { z };
+export { invalidInput, policyRefusal } from './capability';
 
-/** Capability names: lowercase words joined by `.`, `-` or `_` (they become task queue names and activity types). */
-export const CAPABILITY_NAME = /^[a-z][a-z0-9_-]*(\.[a-z][a-z0-9_-]*)*$/;
 const SEMVER = /^\d+\.\d+\.\d+(?:-[0-9A-Za-z.-]+)?$/;
 
 /** What a capability's activity is scheduled with unless a plan task overrides it. */
@@ -78,7 +78,7 @@ export interface CapabilityDefinition<I = unknown, O = unknown> {
 }
 
 const definitionShape = z.object({
-  name: z.string().regex(CAPABILITY_NAME, 'lowercase words joined by ".", "-" or "_", e.g. "deploy.process"'),
+  name: z.string().regex(CAPABILITY_NAME, CAPABILITY_NAME_HINT),
   version: z.string().regex(SEMVER, 'a semantic version such as "1.0.0"'),
   description: z.string().min(1, 'say in a few words what the capability does'),
   input: z.custom<z.ZodType>((v) => v instanceof z.ZodType, 'a zod schema for the task input'),
@@ -100,6 +100,9 @@ const definitionShape = z.object({
   fallback: z.array(z.string().regex(CAPABILITY_NAME, 'a capability name')).optional(),
   handler: z.custom<(...args: never[]) => unknown>((v) => typeof v === 'function', 'an async function (input, ctx) => output'),
 });
+
+/** Every definition defineCapability made (and so checked), for isCapabilityDefinition. */
+const DEFINED = new WeakSet<object>();
 
 /**
  * Declares a capability. Refuses a malformed definition at once (at import time, in the worker that loads it) with
@@ -126,7 +129,14 @@ export function defineCapability<IS extends z.ZodType, OS extends z.ZodType>(def
       `defineCapability "${definition.name}": defaults.heartbeatTimeoutSeconds (${defaults.heartbeatTimeoutSeconds}) must be shorter than startToCloseTimeoutSeconds (${defaults.startToCloseTimeoutSeconds})`,
     );
   }
-  return Object.freeze({ ...definition }) as unknown as CapabilityDefinition<z.output<IS>, z.output<OS>>;
+  const frozen = Object.freeze({ ...definition }) as unknown as CapabilityDefinition<z.output<IS>, z.output<OS>>;
+  DEFINED.add(frozen);
+  return frozen;
+}
+
+/** Whether `value` is a definition made by this module's defineCapability (what a worker accepts from a plugin module). */
+export function isCapabilityDefinition(value: unknown): value is CapabilityDefinition {
+  return typeof value === 'object' && value !== null && DEFINED.has(value);
 }
 
 /** The routing spec a workflow schedules a definition with (the bundle-safe shape of shared/contract/capabilities). */

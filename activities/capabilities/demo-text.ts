@@ -1,18 +1,20 @@
 /**
- * Text generation from a prompt template, deterministic (same prompt, same text) so that runs and tests are
- * reproducible. Two variants, served by different pools: `generation` (the primary "model") and
- * `generation.fallback` (extractive: the rendered prompt itself, trimmed), which the escalation ladder swaps to when
- * the primary fails past its retry policy. `input.simulateOutage` makes the named variants fail (retryably), to
- * exercise the swap; `input.denyTerms` is a content policy whose refusal is not retried.
+ * Deterministic demo text from a prompt template (same prompt, same text), so that runs and tests are reproducible;
+ * no model is involved. Two variants, served by different pools: `demo.text` (sentences drawn from the prompt's own
+ * words, seeded by its hash) and `demo.text.fallback` (the rendered prompt itself, trimmed), which the escalation
+ * ladder swaps to when the first fails past its retry policy. `input.simulateOutage` makes the named variants fail
+ * (retryably), to exercise the swap; `input.denyTerms` is a content policy whose refusal is not retried.
  */
 import { createHash } from 'node:crypto';
 import { ApplicationFailure } from '@temporalio/activity';
 import { z } from 'zod';
+import { CAPABILITIES, type CapabilitySpec } from '../../shared/contract/capabilities';
 import { renderTemplate } from './build';
-import { invalidInput, parseTaskInput, policyRefusal, type CapabilityHandler } from './capability';
+import { invalidInput, policyRefusal } from './capability';
+import { defineCapability } from './define';
 
-/** What a `generation` task's input holds. */
-const generationInput = z.object({
+/** What a `demo.text` task's input holds. */
+const demoTextInput = z.object({
   prompt: z.string().min(1, 'give the prompt template, e.g. "Release notes for {{name}}"'),
   variables: z.record(z.string(), z.union([z.string(), z.number(), z.boolean()])).default({}),
   maxWords: z.number().int().min(1, 'must be at least 1').max(2000, 'must be at most 2000').default(60),
@@ -20,16 +22,17 @@ const generationInput = z.object({
   simulateOutage: z.array(z.string()).default([]),
 });
 
-export type GenerationVariant = 'generation' | 'generation.fallback';
+export type DemoTextVariant = 'demo.text' | 'demo.text.fallback';
 
-export interface GenerationOutput {
-  text: string;
-  words: number;
-  /** Which generator produced it. */
-  model: 'ados-template-v1' | 'ados-extractive-v1';
-  variant: GenerationVariant;
-  promptSha256: string;
-}
+const demoTextOutput = z.object({
+  text: z.string(),
+  words: z.number().int(),
+  /** How the text was made: words of the prompt drawn by a seeded PRNG, or the prompt itself trimmed. */
+  method: z.enum(['seeded-words', 'extractive']),
+  variant: z.enum(['demo.text', 'demo.text.fallback']),
+  promptSha256: z.string(),
+});
+export type DemoTextOutput = z.output<typeof demoTextOutput>;
 
 const CONNECTIVES = ['and', 'then', 'with', 'for', 'across', 'so', 'while', 'because', 'after', 'before', 'within', 'beyond'];
 
@@ -47,8 +50,8 @@ function prng(seed: number): () => number {
 
 const wordsOf = (text: string): string[] => text.split(/\s+/).map((w) => w.replace(/[^\p{L}\p{N}_.-]/gu, '')).filter(Boolean);
 
-/** The primary generator: sentences drawn from the prompt's words and connectives, seeded by the prompt's hash. */
-export function generateText(prompt: string, maxWords: number): string {
+/** `demo.text`: sentences drawn from the prompt's words and connectives, seeded by the prompt's hash. */
+export function seededWords(prompt: string, maxWords: number): string {
   const digest = createHash('sha256').update(prompt).digest();
   const next = prng(digest.readUInt32BE(0));
   const vocabulary = [...new Set(wordsOf(prompt).map((w) => w.toLowerCase()))];
@@ -74,41 +77,50 @@ export function generateText(prompt: string, maxWords: number): string {
   return out.join(' ');
 }
 
-/** The fallback generator: the rendered prompt's first maxWords words. */
-export function extractText(prompt: string, maxWords: number): string {
+/** `demo.text.fallback`: the rendered prompt's first maxWords words. */
+export function extractWords(prompt: string, maxWords: number): string {
   return wordsOf(prompt).slice(0, maxWords).join(' ');
 }
 
-function generationHandler(variant: GenerationVariant): CapabilityHandler {
-  return async (request) => {
-    const input = parseTaskInput(generationInput, variant, request);
-    const variables = { environment: request.environment, tenant: request.tenantId, run: request.runId, ...input.variables };
-    const { text: prompt, missing } = renderTemplate(input.prompt, variables);
-    if (missing.length > 0) {
-      throw invalidInput(variant, request.taskId, `input.prompt uses unknown variable(s) ${missing.join(', ')}; add them to input.variables`);
-    }
-    const denied = input.denyTerms.filter((term) => prompt.toLowerCase().includes(term.toLowerCase()));
-    if (denied.length > 0) {
-      throw policyRefusal(variant, request.taskId, `the prompt contains denied term(s) ${denied.map((t) => `"${t}"`).join(', ')} (input.denyTerms)`);
-    }
-    if (input.simulateOutage.includes(variant)) {
-      // Retryable on purpose: the retry policy runs out first, then the ladder swaps variants.
-      throw ApplicationFailure.create({
-        type: 'SimulatedOutage',
-        message: `task "${request.taskId}" (${variant}): simulated outage of variant "${variant}" (input.simulateOutage)`,
-      });
-    }
-    const text = variant === 'generation' ? generateText(prompt, input.maxWords) : extractText(prompt, input.maxWords);
-    const output: GenerationOutput = {
-      text,
-      words: text === '' ? 0 : text.split(' ').length,
-      model: variant === 'generation' ? 'ados-template-v1' : 'ados-extractive-v1',
-      variant,
-      promptSha256: createHash('sha256').update(prompt).digest('hex'),
-    };
-    return output;
-  };
+/** One variant of the demo text capability. */
+function demoTextVariant(variant: DemoTextVariant) {
+  const spec: CapabilitySpec = CAPABILITIES[variant];
+  return defineCapability({
+    name: variant,
+    version: '1.0.0',
+    description: spec.description,
+    input: demoTextInput,
+    output: demoTextOutput,
+    defaults: spec,
+    fallback: spec.alternates,
+    handler: async (input, { request }) => {
+      const variables = { environment: request.environment, tenant: request.tenantId, run: request.runId, ...input.variables };
+      const { text: prompt, missing } = renderTemplate(input.prompt, variables);
+      if (missing.length > 0) {
+        throw invalidInput(variant, request.taskId, `input.prompt uses unknown variable(s) ${missing.join(', ')}; add them to input.variables`);
+      }
+      const denied = input.denyTerms.filter((term) => prompt.toLowerCase().includes(term.toLowerCase()));
+      if (denied.length > 0) {
+        throw policyRefusal(variant, request.taskId, `the prompt contains denied term(s) ${denied.map((t) => `"${t}"`).join(', ')} (input.denyTerms)`);
+      }
+      if (input.simulateOutage.includes(variant)) {
+        // Retryable on purpose: the retry policy runs out first, then the ladder swaps variants.
+        throw ApplicationFailure.create({
+          type: 'SimulatedOutage',
+          message: `task "${request.taskId}" (${variant}): simulated outage of variant "${variant}" (input.simulateOutage)`,
+        });
+      }
+      const text = variant === 'demo.text' ? seededWords(prompt, input.maxWords) : extractWords(prompt, input.maxWords);
+      return {
+        text,
+        words: text === '' ? 0 : text.split(' ').length,
+        method: variant === 'demo.text' ? ('seeded-words' as const) : ('extractive' as const),
+        variant,
+        promptSha256: createHash('sha256').update(prompt).digest('hex'),
+      };
+    },
+  });
 }
 
-export const generation = generationHandler('generation');
-export const generationFallback = generationHandler('generation.fallback');
+export const demoText = demoTextVariant('demo.text');
+export const demoTextFallback = demoTextVariant('demo.text.fallback');

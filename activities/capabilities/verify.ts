@@ -1,6 +1,7 @@
-import { heartbeat } from '@temporalio/activity';
 import { z } from 'zod';
-import { invalidInput, parseTaskInput, type CapabilityHandler } from './capability';
+import { CAPABILITIES } from '../../shared/contract/capabilities';
+import { invalidInput } from './capability';
+import { defineCapability } from './define';
 
 const LOOPBACK_HOSTS = new Set(['localhost', '127.0.0.1', '[::1]']);
 
@@ -11,37 +12,46 @@ const verifyInput = z.object({
   timeoutMs: z.number().int().positive().max(60_000).default(5_000),
 });
 
-export interface VerifyOutput {
-  environment: string;
-  releaseId: string;
-  sha256: string;
-  health?: { url: string; status: number };
-}
+const verifyOutput = z.object({
+  environment: z.string(),
+  releaseId: z.string(),
+  sha256: z.string(),
+  health: z.object({ url: z.string(), status: z.number().int() }).optional(),
+});
+export type VerifyOutput = z.output<typeof verifyOutput>;
 
-export const verify: CapabilityHandler = async (request, { db }) => {
-  const input = parseTaskInput(verifyInput, 'verify', request);
-  const release = await db
-    .selectFrom('releases')
-    .select(['id', 'artifact_sha256'])
-    .where('workflow_id', '=', request.workflowId)
-    .where('environment', '=', request.environment)
-    .executeTakeFirst();
-  if (!release) {
-    // Retryable: the deploy may land from another path; after the retries the run reports it.
-    throw new Error(`no release recorded for ${request.workflowId} in ${request.environment}: make verify depend on a deploy task`);
-  }
-  const output: VerifyOutput = { environment: request.environment, releaseId: release.id, sha256: release.artifact_sha256 };
-  if (input.healthUrl) {
-    const url = new URL(input.healthUrl);
-    if (!LOOPBACK_HOSTS.has(url.hostname)) {
-      throw invalidInput('verify', request.taskId, `input.healthUrl: host "${url.hostname}" is not loopback (use 127.0.0.1 or localhost)`);
+/** `verify`: checks that the run's release to this environment is recorded and, when given, its health endpoint. */
+export const verify = defineCapability({
+  name: 'verify',
+  version: '1.0.0',
+  description: CAPABILITIES.verify.description,
+  input: verifyInput,
+  output: verifyOutput,
+  defaults: CAPABILITIES.verify,
+  handler: async (input, { request, db, heartbeat, signal }) => {
+    const release = await db
+      .selectFrom('releases')
+      .select(['id', 'artifact_sha256'])
+      .where('workflow_id', '=', request.workflowId)
+      .where('environment', '=', request.environment)
+      .executeTakeFirst();
+    if (!release) {
+      // Retryable: the deploy may land from another path; after the retries the run reports it.
+      throw new Error(`no release recorded for ${request.workflowId} in ${request.environment}: make verify depend on a deploy task`);
     }
-    heartbeat({ phase: 'health-check', url: input.healthUrl });
-    const response = await fetch(input.healthUrl, { signal: AbortSignal.timeout(input.timeoutMs) });
-    if (response.status !== input.expectStatus) {
-      throw new Error(`health check ${input.healthUrl} answered ${response.status}, expected ${input.expectStatus}`);
+    const output: VerifyOutput = { environment: request.environment, releaseId: release.id, sha256: release.artifact_sha256 };
+    if (input.healthUrl) {
+      const url = new URL(input.healthUrl);
+      if (!LOOPBACK_HOSTS.has(url.hostname)) {
+        throw invalidInput('verify', request.taskId, `input.healthUrl: host "${url.hostname}" is not loopback (use 127.0.0.1 or localhost)`);
+      }
+      heartbeat({ phase: 'health-check', url: input.healthUrl });
+      const response = await fetch(input.healthUrl, { signal: AbortSignal.any([signal, AbortSignal.timeout(input.timeoutMs)]) });
+      if (response.status !== input.expectStatus) {
+        throw new Error(`health check ${input.healthUrl} answered ${response.status}, expected ${input.expectStatus}`);
+      }
+      output.health = { url: input.healthUrl, status: response.status };
     }
-    output.health = { url: input.healthUrl, status: response.status };
-  }
-  return output;
-};
+    return output;
+  },
+});

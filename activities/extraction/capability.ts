@@ -1,8 +1,10 @@
 import { z } from 'zod';
+import { CAPABILITIES } from '../../shared/contract/capabilities';
 import { formatSchemaIssues, validateSchemaSet } from '../../shared/contract/extraction/validate';
-import { invalidInput, parseTaskInput, type CapabilityHandler } from '../capabilities/capability';
-import { extractOne } from './extract';
 import { schemaSha256 } from '../../shared/node/extraction/hashing';
+import { invalidInput } from '../capabilities/capability';
+import { defineCapability } from '../capabilities/define';
+import { extractOne } from './extract';
 
 /** What an `extract` task's input holds. */
 const extractTaskInput = z.object({
@@ -12,13 +14,14 @@ const extractTaskInput = z.object({
 
 const upstreamOutput = z.object({ agent: z.string(), outputSha256: z.string().regex(/^[0-9a-f]{64}$/) });
 
-export interface ExtractTaskOutput {
-  agent: string;
-  cached: boolean;
-  cacheKey: string;
-  outputSha256: string;
-  artifacts: Array<{ path: string; kind: string; sha256: string; bytes: number }>;
-}
+const extractTaskOutput = z.object({
+  agent: z.string(),
+  cached: z.boolean(),
+  cacheKey: z.string(),
+  outputSha256: z.string(),
+  artifacts: z.array(z.object({ path: z.string(), kind: z.string(), sha256: z.string(), bytes: z.number().int() })),
+});
+export type ExtractTaskOutput = z.output<typeof extractTaskOutput>;
 
 /**
  * `extract` as a delivery-plan capability: a task `{ capability: extract, input: { schema: {...} } }`
@@ -27,47 +30,53 @@ export interface ExtractTaskOutput {
  * A schema that needs a breaking migration is refused: that needs the approval gate of
  * `ados extract`.
  */
-export const extract: CapabilityHandler = async (request, { db, logger }) => {
-  const input = parseTaskInput(extractTaskInput, 'extract', request);
-  const report = validateSchemaSet([{ file: `input.schema`, document: input.schema }], { strict: input.strict });
-  const analyzed = report.schemas[0];
-  // Dependencies come from upstream tasks here, not from the set: the set-level "unknown agent" check does not apply.
-  const blocking = report.issues.filter(
-    (i) => (i.severity === 'error' || input.strict) && !(i.layer === 'dependencies' && /^dependsOn\[\d+\]$/.test(i.path) && i.message.startsWith('unknown agent')),
-  );
-  if (blocking.length > 0 || !analyzed.schema) {
-    throw invalidInput('extract', request.taskId, formatSchemaIssues(blocking.map((i) => ({ ...i, path: `schema.${i.path}` }))));
-  }
-  const breaking = analyzed.migrations.find((m) => m.breaking);
-  if (breaking) {
-    throw invalidInput(
-      'extract',
-      request.taskId,
-      `input.schema.version: ${analyzed.originalVersion} needs the breaking migration ${breaking.from} → ${breaking.to}, which waits for a human approval: run it with \`ados extract --approvers ...\` or migrate the schema first`,
+export const extract = defineCapability({
+  name: 'extract',
+  version: '1.0.0',
+  description: CAPABILITIES.extract.description,
+  input: extractTaskInput,
+  output: extractTaskOutput,
+  defaults: CAPABILITIES.extract,
+  handler: async (input, { request, db, logger }) => {
+    const report = validateSchemaSet([{ file: `input.schema`, document: input.schema }], { strict: input.strict });
+    const analyzed = report.schemas[0];
+    // Dependencies come from upstream tasks here, not from the set: the set-level "unknown agent" check does not apply.
+    const blocking = report.issues.filter(
+      (i) => (i.severity === 'error' || input.strict) && !(i.layer === 'dependencies' && /^dependsOn\[\d+\]$/.test(i.path) && i.message.startsWith('unknown agent')),
     );
-  }
-  const schema = analyzed.schema;
-  const available = new Map<string, string>();
-  for (const output of Object.values(request.upstream)) {
-    const parsed = upstreamOutput.safeParse(output);
-    if (parsed.success) available.set(parsed.data.agent, parsed.data.outputSha256);
-  }
-  const dependencies: Record<string, string> = {};
-  schema.dependsOn.forEach((name, index) => {
-    const hash = available.get(name);
-    if (!hash) {
+    if (blocking.length > 0 || !analyzed.schema) {
+      throw invalidInput('extract', request.taskId, formatSchemaIssues(blocking.map((i) => ({ ...i, path: `schema.${i.path}` }))));
+    }
+    const breaking = analyzed.migrations.find((m) => m.breaking);
+    if (breaking) {
       throw invalidInput(
         'extract',
         request.taskId,
-        `input.schema.dependsOn[${index}]: "${name}" is not extracted by an upstream task (upstream agents: ${[...available.keys()].join(', ') || 'none'}); add the extract task of "${name}" to this task's dependsOn`,
+        `input.schema.version: ${analyzed.originalVersion} needs the breaking migration ${breaking.from} → ${breaking.to}, which waits for a human approval: run it with \`ados extract --approvers ...\` or migrate the schema first`,
       );
     }
-    dependencies[name] = hash;
-  });
-  const result = await extractOne(
-    { db, logger, workerIdentity: '' },
-    { tenantId: request.tenantId, createdBy: request.workflowId, agent: schema, schemaSha256: schemaSha256(schema), dependencies, simulatedWorkMs: 0 },
-  );
-  const output: ExtractTaskOutput = { agent: schema.name, ...result };
-  return output;
-};
+    const schema = analyzed.schema;
+    const available = new Map<string, string>();
+    for (const output of Object.values(request.upstream)) {
+      const parsed = upstreamOutput.safeParse(output);
+      if (parsed.success) available.set(parsed.data.agent, parsed.data.outputSha256);
+    }
+    const dependencies: Record<string, string> = {};
+    schema.dependsOn.forEach((name, index) => {
+      const hash = available.get(name);
+      if (!hash) {
+        throw invalidInput(
+          'extract',
+          request.taskId,
+          `input.schema.dependsOn[${index}]: "${name}" is not extracted by an upstream task (upstream agents: ${[...available.keys()].join(', ') || 'none'}); add the extract task of "${name}" to this task's dependsOn`,
+        );
+      }
+      dependencies[name] = hash;
+    });
+    const result = await extractOne(
+      { db, logger, workerIdentity: '' },
+      { tenantId: request.tenantId, createdBy: request.workflowId, agent: schema, schemaSha256: schemaSha256(schema), dependencies, simulatedWorkMs: 0 },
+    );
+    return { agent: schema.name, ...result };
+  },
+});

@@ -18,13 +18,15 @@ import {
   validateFiles,
   writeArtifacts,
 } from '../extraction';
+import { assertRunOfTenant } from '../common/tenant-scope';
 import { emit } from '../output';
-import { loadConfig } from '../../shared/node/config';
+import { admitExtraction, withAdmission } from '../tenancy';
+import { loadConfig, loadTenancyConfig } from '../../shared/node/config';
 import { withClient } from './context';
 import { registerSchemaCommands } from './schema';
 
 interface ExtractOptions {
-  tenant: string;
+  tenant?: string;
   set?: string;
   requestedBy?: string;
   plan?: boolean;
@@ -81,7 +83,7 @@ export function registerExtractCommand(program: Command): void {
     .command('extract')
     .description('extract a directory of agent schemas: validate, migrate, then generate every agent in dependency order, reusing cached work')
     .argument('<dir>', 'directory of .yaml/.yml/.json agent schemas (one agent per file)')
-    .option('--tenant <id>', 'tenant the cache and records belong to', 'default')
+    .option('--tenant <id>', 'tenant the cache and records belong to (default: ADOS_TENANT, else default)')
     .option('--set <name>', 'name of the set in the workflow ID (default: the directory name)')
     .option('--requested-by <user>', 'who asks (default: your user name)')
     .option('--plan', 'print which agents will be reused from cache and which will run, and why; start nothing (needs DATABASE_URL)')
@@ -100,7 +102,7 @@ export function registerExtractCommand(program: Command): void {
       const syntaxErrors = read.syntaxIssues.filter((i) => i.severity === 'error' || opts.strict);
       if (syntaxErrors.length > 0) throw new InputValidationError(`schemas in ${dir}`, syntaxErrors.map((i) => ({ path: `${i.file}: ${i.path}`, message: `${i.severity} [syntax] ${i.message}` })));
       const input: ExtractionInput = {
-        tenantId: opts.tenant,
+        tenantId: opts.tenant ?? loadTenancyConfig().tenant ?? 'default',
         setName: opts.set ?? setNameFor(dir),
         requestedBy: opts.requestedBy ?? userInfo().username,
         documents: read.sources,
@@ -133,13 +135,14 @@ export function registerExtractCommand(program: Command): void {
       }
 
       await withClient(async ({ client }) => {
-        const started = await startExtraction(client, cfg, input);
+        const started = await withAdmission(cfg, (admission) => startExtraction(client, cfg, input, admitExtraction(admission)));
+        if (started.attached) await assertRunOfTenant(client, started.workflowId, input.tenantId);
         if (!opts.json) {
           process.stdout.write(
             `${started.attached ? 'following the run already in progress' : 'started'} ${started.workflowId}\n  Web UI:  ${started.webUrl}\n`,
           );
           if (checked.breaking.length > 0) {
-            process.stdout.write(`  waits for approval of a breaking migration: ados approve ${started.workflowId} --as <approver>\n`);
+            process.stdout.write(`  waits for approval of a breaking migration: ados approve ${started.workflowId} --tenant ${input.tenantId} --as <approver>\n`);
           }
         }
         if (!opts.wait && !opts.watch) {

@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import { listPending } from '../common/pending';
+import { scopedTenant, TENANT_OPTION_HELP, tenantOfWorkflowId } from '../common/tenant-scope';
 import { emit } from '../output';
 import { withClient } from './context';
 
@@ -7,11 +8,13 @@ export function registerPendingCommand(program: Command): void {
   program
     .command('pending')
     .description('list runs awaiting a human: an approval, or a resolution of an escalated task (AdosAwaitingApproval = true)')
-    .option('--tenant <id>', 'only this tenant')
+    .option('--tenant <id>', TENANT_OPTION_HELP)
     .option('--json', 'print JSON')
     .action(async (opts: { tenant?: string; json?: boolean }) => {
+      const tenant = scopedTenant(opts.tenant);
       await withClient(async ({ client, config }) => {
-        const pending = await listPending(client, config, opts.tenant);
+        // The list query filters on AdosTenant; the workflow ID must name the tenant too.
+        const pending = (await listPending(client, config, tenant)).filter((p) => tenantOfWorkflowId(p.workflowId) === tenant);
         emit(!!opts.json, pending, () =>
           pending.length === 0
             ? 'no runs awaiting a human'

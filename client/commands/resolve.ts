@@ -2,10 +2,12 @@ import type { Command } from 'commander';
 import { resolutionSchema, RESOLVE_ACTIONS } from '../../shared/contract/delivery/escalation';
 import { InputValidationError, issuesFromZod } from '../../shared/contract/validation';
 import { resolveTask } from '../delivery';
+import { assertRunOfTenant, scopeToRun, TENANT_OPTION_HELP } from '../common/tenant-scope';
 import { emit } from '../output';
 import { withClient } from './context';
 
 interface ResolveOptions {
+  tenant?: string;
   task: string;
   action: string;
   as: string;
@@ -29,6 +31,7 @@ export function registerResolveCommand(program: Command): void {
     .option('--comment <text>', 'why')
     .option('--environment <env>', 'the environment the task waits in (default: the one it waits in)')
     .option('--signal', 'send a signal instead of an update (no immediate answer)')
+    .option('--tenant <id>', TENANT_OPTION_HELP)
     .option('--json', 'print JSON')
     .action(async (workflowId: string, opts: ResolveOptions) => {
       // Refused before connecting, so that a typo is reported (exit 2) even with no server.
@@ -39,7 +42,9 @@ export function registerResolveCommand(program: Command): void {
           issuesFromZod(parsed.error).map((issue) => ({ ...issue, path: FLAG_OF[issue.path] ?? issue.path })),
         );
       }
+      const tenant = scopeToRun(workflowId, opts.tenant);
       await withClient(async ({ client }) => {
+        await assertRunOfTenant(client, workflowId, tenant);
         const via = opts.signal ? 'signal' : 'update';
         const outcome = await resolveTask(client, workflowId, parsed.data, via);
         emit(!!opts.json, outcome ?? { sent: true, via }, () =>

@@ -1,10 +1,13 @@
 import { userInfo } from 'node:os';
 import type { Command } from 'commander';
-import { validateDeliveryRunInput } from '../../shared/contract/delivery/input';
 import { resolveCommand } from '../../shared/contract/delivery/escalation';
 import type { DeliveryResult, DeliveryStatus } from '../../shared/contract/delivery/status';
-import { InputValidationError } from '../../shared/contract/validation';
 import { getDeliveryResult, getDeliveryStatus, startDeliveryRun } from '../delivery';
+import { assertRunOfTenant, scopeToRun, TENANT_OPTION_HELP } from '../common/tenant-scope';
+import { admitDeliveryRun, withAdmission } from '../tenancy';
+import { loadConfig, loadTenancyConfig } from '../../shared/node/config';
+import { prepareDeliveryRun, readRegistrations } from '../capabilities';
+import { TenantRefusedError } from '../../shared/node/tenancy/admission';
 import { emit } from '../output';
 import { readInputFile } from '../plan-file';
 import { withClient } from './context';
@@ -56,26 +59,29 @@ export function registerRunCommands(program: Command): void {
     .command('start')
     .description('validate a delivery plan file (YAML or JSON) and start the run')
     .requiredOption('-f, --file <path>', 'plan file: tenantId, requestedBy, goal, plan.tasks, environments, approval')
-    .option('--tenant <id>', 'override tenantId')
+    .option('--tenant <id>', 'override tenantId (default: the file\'s; with ADOS_TENANT set, the file must name that tenant)')
     .option('--run-id <id>', 'override runId (default: the file\'s, else a fresh timestamped one)')
     .option('--requested-by <user>', 'override requestedBy (default: the file\'s, else your user name)')
     .option('--wait', 'wait for the run to finish and print its result')
     .option('--json', 'print JSON')
     .action(async (opts: { file: string; tenant?: string; runId?: string; requestedBy?: string; wait?: boolean; json?: boolean }) => {
       const raw = readInputFile(opts.file) as Record<string, unknown>;
+      const scope = loadTenancyConfig().tenant;
       const input = {
         ...raw,
-        tenantId: opts.tenant ?? raw?.tenantId,
+        tenantId: opts.tenant ?? raw?.tenantId ?? scope,
         runId: opts.runId ?? raw?.runId ?? freshRunId(),
         requestedBy: opts.requestedBy ?? raw?.requestedBy ?? userInfo().username,
       };
-      // Refuse a bad plan before connecting, so that it is reported (exit 2) even with no server.
-      const checked = validateDeliveryRunInput(input);
-      if (!checked.ok) throw new InputValidationError('delivery run', checked.issues);
+      // Refuse a bad plan before connecting to Temporal, so that it is reported (exit 2) even with no server.
+      const prepared = prepareDeliveryRun(input, await readRegistrations(loadConfig()));
+      if (!opts.tenant && scope && prepared.tenantId !== scope) {
+        throw new TenantRefusedError(`${opts.file} is a plan of tenant ${prepared.tenantId}, but ADOS_TENANT scopes this shell to ${scope}; refused (--tenant names the tenant explicitly)`);
+      }
       await withClient(async ({ client, config }) => {
-        const started = await startDeliveryRun(client, config, input);
+        const started = await withAdmission(config, (admission) => startDeliveryRun(client, config, input, admitDeliveryRun(admission)));
         emit(!!opts.json && !opts.wait, started, () =>
-          [`started ${started.workflowId}`, `  Web UI:  ${started.webUrl}`, `  status:  ados run status ${started.workflowId}`].join('\n'),
+          [`started ${started.workflowId}`, `  Web UI:  ${started.webUrl}`, `  status:  ados run status ${started.workflowId} --tenant ${prepared.tenantId}`].join('\n'),
         );
         if (opts.wait) {
           const result = await getDeliveryResult(client, started.workflowId);
@@ -88,9 +94,12 @@ export function registerRunCommands(program: Command): void {
     .command('status')
     .description('show a run\'s stage, per-task state, approvals and what it waits for')
     .argument('<workflowId>', 'e.g. delivery-acme-20261122-ab12')
+    .option('--tenant <id>', TENANT_OPTION_HELP)
     .option('--json', 'print JSON')
-    .action(async (workflowId: string, opts: { json?: boolean }) => {
+    .action(async (workflowId: string, opts: { tenant?: string; json?: boolean }) => {
+      const tenant = scopeToRun(workflowId, opts.tenant);
       await withClient(async ({ client }) => {
+        await assertRunOfTenant(client, workflowId, tenant);
         const status = await getDeliveryStatus(client, workflowId);
         emit(!!opts.json, status, () => formatStatus(status));
       });
@@ -100,9 +109,12 @@ export function registerRunCommands(program: Command): void {
     .command('result')
     .description('wait for a run to finish and print its result')
     .argument('<workflowId>')
+    .option('--tenant <id>', TENANT_OPTION_HELP)
     .option('--json', 'print JSON')
-    .action(async (workflowId: string, opts: { json?: boolean }) => {
+    .action(async (workflowId: string, opts: { tenant?: string; json?: boolean }) => {
+      const tenant = scopeToRun(workflowId, opts.tenant);
       await withClient(async ({ client }) => {
+        await assertRunOfTenant(client, workflowId, tenant);
         const result = await getDeliveryResult(client, workflowId);
         emit(!!opts.json, result, () => formatResult(result));
       });

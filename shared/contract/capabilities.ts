@@ -1,8 +1,8 @@
 /**
  * The capability registry: every capability a plan may name, with the queue it is routed to and
  * the activity options the workflow schedules it with. Bundle-safe (workflows read it), so handlers
- * live elsewhere: activities/capabilities/<name>.ts. Adding a capability is one handler file plus
- * one entry here (see README, "Plugging in a capability").
+ * live elsewhere: activities/capabilities/<name>.ts, whose definitions take their defaults from the entry here.
+ * A team's own capabilities are plugins instead (README, "Capabilities"): their specs reach a run in its input.
  */
 export interface CapabilityRetry {
   maximumAttempts: number;
@@ -67,16 +67,16 @@ export const CAPABILITIES = {
     heartbeatTimeoutSeconds: 10,
     retry: DEFAULT_RETRY,
   },
-  generation: {
-    description: 'Deterministic text generation from a prompt template (primary model); swaps to generation.fallback',
+  'demo.text': {
+    description: 'Deterministic demo text from a prompt template (seeded words of the prompt, no model); swaps to demo.text.fallback',
     startToCloseTimeoutSeconds: 120,
     heartbeatTimeoutSeconds: 10,
     scheduleToStartTimeoutSeconds: 120,
     retry: DEFAULT_RETRY,
-    alternates: ['generation.fallback'],
+    alternates: ['demo.text.fallback'],
   },
-  'generation.fallback': {
-    description: 'Extractive fallback for generation: the rendered prompt, trimmed to maxWords (served by another pool)',
+  'demo.text.fallback': {
+    description: 'Extractive fallback for demo.text: the rendered prompt, trimmed to maxWords (served by another pool)',
     startToCloseTimeoutSeconds: 120,
     heartbeatTimeoutSeconds: 10,
     scheduleToStartTimeoutSeconds: 120,
@@ -103,6 +103,41 @@ export const CAPABILITIES = {
     // (bench/suites/failover-latency.ts).
     retry: { maximumAttempts: 10, initialIntervalSeconds: 0.5, backoffCoefficient: 1.5, maximumIntervalSeconds: 10 },
   },
+  exec: {
+    description: 'Run a command (argv, no shell unless asked) in the attempt workspace: log, exit code, output hashes; its process group is killed on timeout or cancellation',
+    // Builds and test suites take minutes; a plan task's timeoutSeconds shortens or lengthens it.
+    startToCloseTimeoutSeconds: 3600,
+    heartbeatTimeoutSeconds: 10,
+    // A non-zero exit is retried like any failure (flaky tests pass on a second try; a broken build fails three
+    // times): a plan task gives `retry: { maximumAttempts: 1 }` for a command that must not run twice.
+    retry: DEFAULT_RETRY,
+  },
+  'deploy.process': {
+    description: 'Deploy an artifact directory as a supervised loopback process per environment, blue/green behind an ADOS proxy on the environment port; a failed health check rolls back',
+    // The health wait is bounded by input.health.timeoutSeconds (default 30 s); the drain of the old release by
+    // stopGraceSeconds (default 10 s). A retry after a crashed worker finds the switch done or not, never half.
+    startToCloseTimeoutSeconds: 300,
+    heartbeatTimeoutSeconds: 10,
+    retry: DEFAULT_RETRY,
+  },
+  'verify.http': {
+    description: "Smoke checks against an environment's deployed service: status, body substring, JSON value, latency budget; the failure names each check",
+    startToCloseTimeoutSeconds: 120,
+    heartbeatTimeoutSeconds: 10,
+    retry: DEFAULT_RETRY,
+  },
+  'deploy.kubernetes': {
+    description: 'Render a Deployment + Service and kubectl apply them, then wait for the rollout; refused unless ADOS_KUBE_CONTEXT is set',
+    startToCloseTimeoutSeconds: 900,
+    heartbeatTimeoutSeconds: 10,
+    retry: DEFAULT_RETRY,
+  },
+  http: {
+    description: 'Call an HTTP endpoint on an allowed host (ADOS_HTTP_ALLOWED_HOSTS) with an Idempotency-Key stable across retries; the response is recorded, body capped',
+    startToCloseTimeoutSeconds: 120,
+    heartbeatTimeoutSeconds: 10,
+    retry: DEFAULT_RETRY,
+  },
 } as const satisfies Record<string, CapabilitySpec>;
 
 export type BuiltInCapability = keyof typeof CAPABILITIES;
@@ -120,10 +155,6 @@ export function scheduleToStartTimeoutSeconds(spec: CapabilitySpec): number {
   return spec.scheduleToStartTimeoutSeconds ?? DEFAULT_SCHEDULE_TO_START_TIMEOUT_SECONDS;
 }
 
-/** The alternate variants of a capability, in the order the agent-swap rung tries them. */
-export function capabilityAlternates(name: string): readonly string[] {
-  return capabilitySpec(name)?.alternates ?? [];
-}
 
 /**
  * Registry consistency (unit-tested, and checked by workers at start): every alternate is a registered capability,

@@ -13,6 +13,8 @@ export const EXIT = {
   notFound: 3,
   refused: 4,
   unreachable: 5,
+  /** A tenant's rules refuse it: admission (deactivated, over budget, unknown with ADOS_REQUIRE_TENANTS=1) or another tenant's run. */
+  tenantRefused: 6,
 } as const;
 
 /** Bad input or configuration is a usage error (2); anything a program does not know better is a failure (1). */

@@ -2,6 +2,8 @@ import { homedir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { z } from 'zod';
 import { DEFAULT_TASK_QUEUE_PREFIX } from '../contract/task-queues';
+import { TENANT_ID_PATTERN } from '../contract/workflow-ids';
+import { DEFAULT_HTTP_ALLOWED_HOSTS, parseAllowedHosts } from './http/allowed-hosts';
 
 /** A whole number from `min` to `max` given as decimal digits, e.g. a port. */
 function wholeNumber(min: number, max: number, what: string) {
@@ -49,6 +51,20 @@ const envSchema = z.object({
   // same default; TypeScript code reads it here.
   ADOS_TOOLS_DIR: z.string().default(join(homedir(), '.cache', 'ados', 'tools')),
   ADOS_WORKSPACE_DIR: z.string().min(1).optional(),
+  ADOS_CAPABILITY_MODULES: z
+    .string()
+    .transform((text) => text.split(',').map((entry) => entry.trim()).filter(Boolean))
+    .default([]),
+  ADOS_KUBE_CONTEXT: z.string().regex(/^[^\s]+$/, 'must be a kubectl context name (kubectl config get-contexts)').optional(),
+  ADOS_KUBECTL: z.string().min(1).default('kubectl'),
+  ADOS_HTTP_ALLOWED_HOSTS: z
+    .string()
+    .default(DEFAULT_HTTP_ALLOWED_HOSTS)
+    .transform((list, ctx) => {
+      const { entries, problems } = parseAllowedHosts(list);
+      for (const problem of problems) ctx.addIssue({ code: 'custom', message: `${problem} (a comma-separated list of IPs, CIDR ranges, host names, *.domain or *)` });
+      return entries;
+    }),
 });
 
 export interface AdosConfig {
@@ -68,6 +84,14 @@ export interface AdosConfig {
   toolsDir: string;
   /** Root of the capability attempts' workspaces (absolute; default <dataDir>/workspaces). */
   workspaceDir: string;
+  /** Plugin capability modules every capability worker loads (comma list), besides its --capability-module flags. */
+  capabilityModules: string[];
+  /** The kubectl context deploy.kubernetes applies to; unset: deploy.kubernetes is refused. */
+  kubeContext?: string;
+  /** The kubectl program deploy.kubernetes runs. */
+  kubectl: string;
+  /** Hosts the `http` capability may call (shared/node/http/allowed-hosts.ts; default loopback only). */
+  httpAllowedHosts: string[];
 }
 
 export class ConfigError extends Error {
@@ -104,6 +128,10 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     sampleRun: e.ADOS_SAMPLE_RUN === '1',
     toolsDir: resolve(e.ADOS_TOOLS_DIR),
     workspaceDir: resolve(e.ADOS_WORKSPACE_DIR ?? join(e.ADOS_DATA_DIR, 'workspaces')),
+    capabilityModules: e.ADOS_CAPABILITY_MODULES,
+    kubeContext: e.ADOS_KUBE_CONTEXT,
+    kubectl: e.ADOS_KUBECTL,
+    httpAllowedHosts: e.ADOS_HTTP_ALLOWED_HOSTS,
   };
 }
 
@@ -126,6 +154,24 @@ export interface BenchConfig {
 export function loadBenchConfig(env: Record<string, string | undefined> = process.env): BenchConfig {
   const e = parseEnv(benchEnvSchema, env);
   return { database: e.ADOS_BENCH_DATABASE, repeats: e.ADOS_BENCH_REPEATS, failoverKills: e.ADOS_BENCH_FAILOVER_KILLS };
+}
+
+/** The CLI's tenant scope and admission rule (README, "Tenants"). */
+const tenancyEnvSchema = z.object({
+  ADOS_TENANT: z.string().regex(TENANT_ID_PATTERN, 'must be a tenant id: lowercase letters, digits and "_" (no dash)').optional(),
+  ADOS_REQUIRE_TENANTS: z.enum(['0', '1'], 'must be 1 (refuse runs of tenants nobody created) or 0 (create them with the default profile)').default('0'),
+});
+
+export interface TenancyConfig {
+  /** The tenant a command reads, signals or starts for when it has no --tenant. */
+  tenant?: string;
+  /** Refuse runs of tenants that `ados tenant create` did not create, instead of creating them with the default profile. */
+  requireTenants: boolean;
+}
+
+export function loadTenancyConfig(env: Record<string, string | undefined> = process.env): TenancyConfig {
+  const e = parseEnv(tenancyEnvSchema, env);
+  return { tenant: e.ADOS_TENANT, requireTenants: e.ADOS_REQUIRE_TENANTS === '1' };
 }
 
 /** The link to one workflow in the Temporal Web UI. */

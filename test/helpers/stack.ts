@@ -21,7 +21,7 @@ import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { bundleWorkflowCode, DefaultLogger, Runtime, type Worker, type WorkflowBundle } from '@temporalio/worker';
 import type { temporal } from '@temporalio/proto';
 import { startDeliveryRun, type StartedRun } from '../../client/delivery';
-import { CAPABILITY_HANDLERS } from '../../activities';
+import { BUILT_INS } from '../../activities';
 import { deliveryStatusQuery, type DeliveryResult, type DeliveryStatus } from '../../shared/contract/delivery/status';
 import { ADOS_SEARCH_ATTRIBUTES } from '../../shared/contract/search-attributes';
 import { loadConfig, type AdosConfig } from '../../shared/node/config';
@@ -160,7 +160,7 @@ export async function startStack(options: StackOptions): Promise<AdosStack> {
   const { env, workflowBundle } = options;
   const namespace = env.namespace ?? 'default';
   const taskQueuePrefix = options.taskQueuePrefix ?? `t${randomSuffix()}`;
-  const capabilities = options.capabilities ?? Object.keys(CAPABILITY_HANDLERS);
+  const capabilities = options.capabilities ?? BUILT_INS.map((definition) => definition.name);
   const capabilityIdentity = options.identity ?? `cap[${capabilities.join(',')}]-${process.pid}@${hostname()}`;
   const config = loadConfig({ TEMPORAL_ADDRESS: env.address, TEMPORAL_NAMESPACE: namespace, ADOS_TASK_QUEUE_PREFIX: taskQueuePrefix });
 

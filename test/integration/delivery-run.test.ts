@@ -182,7 +182,7 @@ describe.each(SCENARIOS)('delivery run end to end, workers as processes, on $nam
   }, 60_000);
 
   step('starts a run with the typed client and reaches the approval gate after dev and stage', async () => {
-    const plan = readInputFile(path.join(PROJECT_ROOT, 'examples', 'delivery-plan.yaml')) as {
+    const plan = readInputFile(path.join(PROJECT_ROOT, 'test', 'fixtures', 'plans', 'template-plan.yaml')) as {
       approval: { approvers: string[] };
       plan: { tasks: { id: string; input?: Record<string, unknown> }[] };
     };
@@ -231,13 +231,13 @@ describe.each(SCENARIOS)('delivery run end to end, workers as processes, on $nam
   });
 
   step('the requester approving with the CLI is refused: exit 4, the reason on stderr', async () => {
-    const cli = await runAdosCli(['approve', workflowId, '--as', REQUESTER, '--comment', 'mine', '--json'], cliEnv);
+    const cli = await runAdosCli(['approve', workflowId, '--as', REQUESTER, '--comment', 'mine', '--tenant', tenantId, '--json'], cliEnv);
     expect({ code: cli.code, stdout: cli.stdout }).toEqual({ code: 4, stdout: '' });
     expect(cli.stderr).toContain(`"${REQUESTER}" requested this run and cannot approve it`);
   });
 
   step('alice approves with the CLI (exit 0) and the run finishes in prod', async () => {
-    const cli = await runAdosCli(['approve', workflowId, '--as', 'alice', '--comment', 'ok', '--json'], cliEnv);
+    const cli = await runAdosCli(['approve', workflowId, '--as', 'alice', '--comment', 'ok', '--tenant', tenantId, '--json'], cliEnv);
     if (cli.code !== 0) throw new Error(`ados approve exited ${cli.code}\nstdout: ${cli.stdout}\nstderr: ${cli.stderr}`);
     const snapshot = JSON.parse(cli.stdout) as ApprovalGateSnapshot;
     expect(snapshot).toMatchObject({ gate: 'prod', requestedBy: REQUESTER, approvedBy: ['alice'], outcome: 'approved' });

@@ -185,10 +185,10 @@ test('a breaking migration: the run waits (listed by ados pending), ados approve
 
   // The same command again attaches to the run in progress (same set, same ID) and waits for it.
   const follower = runAdosCli([...args, '--json'], cliEnv, 60_000);
-  const refused = await ados(['approve', workflowId!, '--as', 'carol']);
+  const refused = await ados(['approve', workflowId!, '--as', 'carol', '--tenant', tenant]);
   expect(refused.code).toBe(4);
   expect(refused.stderr).toContain('"carol" is not a listed approver');
-  ok(await ados(['approve', workflowId!, '--as', 'alice', '--comment', 'renames reviewed']), 'approve');
+  ok(await ados(['approve', workflowId!, '--as', 'alice', '--comment', 'renames reviewed', '--tenant', tenant]), 'approve');
   const followed = await follower;
   ok(followed, 'follower');
   const result = JSON.parse(followed.stdout) as ExtractionResult;

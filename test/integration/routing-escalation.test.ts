@@ -3,10 +3,10 @@
  * workers as separate processes (`ados worker`, as deployed), the `ados` CLI as child processes, PGlite served over the
  * wire protocol.
  *
- * - Routing: two capability pools in two processes (pool A: build, generation; pool B: analysis, generation.fallback
+ * - Routing: two capability pools in two processes (pool A: build, demo.text; pool B: analysis, demo.text.fallback
  *   with a queue rate limit); every activity lands only on a worker that serves its queue, asserted from the worker
  *   identity recorded with each result and from Temporal's own history; `ados workers --json` shows the pollers.
- * - Agent swap across pools: generation fails on pool A past its retries and is rerouted to generation.fallback on B.
+ * - Agent swap across pools: demo.text fails on pool A past its retries and is rerouted to demo.text.fallback on B.
  * - No worker for a capability: the run reports "no worker polls capability noop (task queue …)" before the task's
  *   schedule-to-start timeout (status and audit), escalates when it fires, is listed by `ados pending`; once a worker
  *   for it is started, `ados resolve --action retry` finishes the run.
@@ -91,8 +91,8 @@ beforeAll(async () => {
   workerEnv = cleanEnv({ TEMPORAL_ADDRESS: env.address, DATABASE_URL: database.url, ADOS_TASK_QUEUE_PREFIX: prefix, LOG_LEVEL: 'info', ADOS_WORKER_SHUTDOWN_GRACE: '5s' });
   t = Date.now();
   startWorker('control', ['--role', 'control']);
-  startWorker('pool A', ['--capabilities', 'build,generation', '--identity', POOL_A]);
-  startWorker('pool B', ['--capabilities', 'analysis,generation.fallback', '--identity', POOL_B, '--rate-limit', '50', '--max-concurrent', '4']);
+  startWorker('pool A', ['--capabilities', 'build,demo.text', '--identity', POOL_A]);
+  startWorker('pool B', ['--capabilities', 'analysis,demo.text.fallback', '--identity', POOL_B, '--rate-limit', '50', '--max-concurrent', '4']);
   try {
     await Promise.all(Object.values(workers).map((w) => w.waitForOutput('"msg":"worker polling"', 90_000)));
   } catch (error) {
@@ -129,34 +129,34 @@ step('`ados workers --json` shows, per capability, the pollers Temporal sees, wi
   const report = await eventually('both pools polling', 30_000, async () => {
     const current = await ados<WorkersReport>(['workers', '--json']);
     const byName = Object.fromEntries(current.capabilities.map((c) => [c.capability, c]));
-    const ready = ['build', 'generation', 'analysis', 'generation.fallback'].every((c) => byName[c].livePollers > 0) && current.control.livePollers > 0;
+    const ready = ['build', 'demo.text', 'analysis', 'demo.text.fallback'].every((c) => byName[c].livePollers > 0) && current.control.livePollers > 0;
     return ready ? current : undefined;
   });
   const byName = Object.fromEntries(report.capabilities.map((c) => [c.capability, c]));
   const identities = (c: string) => byName[c].pollers.filter((p) => p.live).map((p) => p.identity);
   expect(identities('build')).toEqual([POOL_A]);
-  expect(identities('generation')).toEqual([POOL_A]);
+  expect(identities('demo.text')).toEqual([POOL_A]);
   expect(identities('analysis')).toEqual([POOL_B]);
-  expect(identities('generation.fallback')).toEqual([POOL_B]);
+  expect(identities('demo.text.fallback')).toEqual([POOL_B]);
   for (const unserved of ['deploy', 'verify', 'noop']) expect({ unserved, live: byName[unserved].livePollers }).toEqual({ unserved, live: 0 });
-  expect(byName['generation.fallback']).toMatchObject({ taskQueue: `${prefix}.cap.generation.fallback`, alternates: [], rateLimit: { perSecond: 50, source: 'worker' } });
-  expect(byName['generation.fallback'].pollers[0].ratePerSecond).toBe(50);
-  expect(byName.generation.alternates).toEqual(['generation.fallback']);
+  expect(byName['demo.text.fallback']).toMatchObject({ taskQueue: `${prefix}.cap.demo.text.fallback`, alternates: [], rateLimit: { perSecond: 50, source: 'worker' } });
+  expect(byName['demo.text.fallback'].pollers[0].ratePerSecond).toBe(50);
+  expect(byName['demo.text'].alternates).toEqual(['demo.text.fallback']);
   expect(byName.build.backlog).toEqual(expect.objectContaining({ approximateCount: expect.any(Number) }));
   expect(report.control).toMatchObject({ taskQueue: `${prefix}.control`, checked: true });
   // The text form says who serves nothing.
-  const text = await runAdosCli(['workers', '--capabilities', 'generation,noop'], cliEnv);
+  const text = await runAdosCli(['workers', '--capabilities', 'demo.text,noop'], cliEnv);
   expect(text.code).toBe(0);
-  expect(text.stdout).toMatch(new RegExp(`generation +${prefix}\\.cap\\.generation +1 `));
+  expect(text.stdout).toMatch(new RegExp(`demo.text +${prefix}\\.cap\\.demo\\.text +1 `));
   expect(text.stdout).toContain('no worker polls: noop');
 });
 
-step('routing: each task lands only on a pool that serves its capability; generation is swapped to its fallback on the other pool', async () => {
+step('routing: each task lands only on a pool that serves its capability; demo.text is swapped to its fallback on the other pool', async () => {
   const input = run(
     [
       { id: 'build-api', capability: 'build', input: { name: 'api', template: '{{name}} for {{environment}}\n' } },
-      { id: 'notes', capability: 'generation', input: { prompt: 'Notes for {{tenant}}: faster builds', simulateOutage: ['generation'] }, retry: QUICK_RETRY },
-      { id: 'summary', capability: 'generation', input: { prompt: 'Summary of {{tenant}} in {{environment}}' }, dependsOn: ['build-api'] },
+      { id: 'notes', capability: 'demo.text', input: { prompt: 'Notes for {{tenant}}: faster builds', simulateOutage: ['demo.text'] }, retry: QUICK_RETRY },
+      { id: 'summary', capability: 'demo.text', input: { prompt: 'Summary of {{tenant}} in {{environment}}' }, dependsOn: ['build-api'] },
       { id: 'stats', capability: 'analysis', input: { series: [3, 1, 2] } },
     ],
     'routing',
@@ -164,19 +164,19 @@ step('routing: each task lands only on a pool that serves its capability; genera
   const { workflowId } = await startDeliveryRun(env.client, config, input);
   const result = await getDeliveryResult(env.client, workflowId);
   expect(result).toMatchObject({ outcome: 'succeeded', completedEnvironments: ['dev'] });
-  expect(result.outputs.notes).toMatchObject({ variant: 'generation.fallback', model: 'ados-extractive-v1' });
-  expect(result.outputs.summary).toMatchObject({ variant: 'generation', model: 'ados-template-v1' });
+  expect(result.outputs.notes).toMatchObject({ variant: 'demo.text.fallback', model: 'ados-extractive-v1' });
+  expect(result.outputs.summary).toMatchObject({ variant: 'demo.text', model: 'ados-template-v1' });
 
   // The worker identity recorded with each result (PostgreSQL tasks rows) is the pool serving the capability that ran it.
   const rows = await handle!.db.selectFrom('tasks').select(['task_id', 'capability', 'state', 'worker']).where('workflow_id', '=', workflowId).orderBy('task_id').execute();
   expect(rows).toEqual([
     { task_id: 'build-api', capability: 'build', state: 'succeeded', worker: POOL_A },
-    { task_id: 'notes', capability: 'generation', state: 'succeeded', worker: POOL_B },
+    { task_id: 'notes', capability: 'demo.text', state: 'succeeded', worker: POOL_B },
     { task_id: 'stats', capability: 'analysis', state: 'succeeded', worker: POOL_B },
-    { task_id: 'summary', capability: 'generation', state: 'succeeded', worker: POOL_A },
+    { task_id: 'summary', capability: 'demo.text', state: 'succeeded', worker: POOL_A },
   ]);
   const status = await getDeliveryStatus(env.client, workflowId);
-  expect(status.tasks.dev?.notes).toMatchObject({ variant: 'generation.fallback', rung: 'swap', worker: POOL_B });
+  expect(status.tasks.dev?.notes).toMatchObject({ variant: 'demo.text.fallback', rung: 'swap', worker: POOL_B });
 
   // Temporal's own record: every activity attempt was started by a worker polling that activity's queue.
   const history = await env.client.workflow.getHandle(workflowId).fetchHistory();
@@ -199,14 +199,14 @@ step('routing: each task lands only on a pool that serves its capability; genera
   }
   const servedBy: Record<string, string> = {
     [`${prefix}.cap.build`]: POOL_A,
-    [`${prefix}.cap.generation`]: POOL_A,
+    [`${prefix}.cap.demo.text`]: POOL_A,
     [`${prefix}.cap.analysis`]: POOL_B,
-    [`${prefix}.cap.generation.fallback`]: POOL_B,
+    [`${prefix}.cap.demo.text.fallback`]: POOL_B,
   };
   const capabilityActivities = startedOn.filter((s) => s.queue !== `${prefix}.control`);
   expect(capabilityActivities.length).toBeGreaterThanOrEqual(6);
   for (const s of capabilityActivities) expect(s).toEqual({ ...s, identity: servedBy[s.queue] });
-  expect(new Set(capabilityActivities.map((s) => s.type))).toEqual(new Set(['build', 'generation', 'generation.fallback', 'analysis']));
+  expect(new Set(capabilityActivities.map((s) => s.type))).toEqual(new Set(['build', 'demo.text', 'demo.text.fallback', 'analysis']));
   // The control writes are local activities of the control worker (the one running the workflow): markers in the
   // history, never tasks on a queue a pool could take.
   expect(startedOn.filter((s) => !s.queue.startsWith(`${prefix}.cap.`))).toEqual([]);
@@ -221,7 +221,7 @@ step('routing: each task lands only on a pool that serves its capability; genera
     .orderBy('event_key')
     .execute();
   expect(audit.map((a) => `${a.event} ${(a.detail as { step: string }).step}`)).toEqual(['escalation.retry exhausted', 'escalation.swap taken']);
-  expect((audit[1].detail as { reason: string }).reason).toBe('generation failed; rerouting task "notes" to alternate variant generation.fallback');
+  expect((audit[1].detail as { reason: string }).reason).toBe('demo.text failed; rerouting task "notes" to alternate variant demo.text.fallback');
   const unserved = await handle!.db.selectFrom('audit_log').select('event').where('workflow_id', '=', workflowId).where('event', '=', 'capability.unserved').execute();
   expect(unserved).toEqual([]);
 });
@@ -281,14 +281,14 @@ step('no worker for a capability: reported before the schedule-to-start timeout,
   expect(listed.waitingFor).toContain(`ados resolve ${workflowId} --task ship --action retry|skip|abort --as <user>`);
 
   // A resolution for a task that is not escalated is refused at once: exit 4, the reason on stderr.
-  const refused = await runAdosCli(['resolve', workflowId, '--task', 'stats', '--action', 'skip', '--as', 'alice'], cliEnv);
+  const refused = await runAdosCli(['resolve', workflowId, '--task', 'stats', '--action', 'skip', '--as', 'alice', '--tenant', tenantId], cliEnv);
   expect({ code: refused.code, stdout: refused.stdout }).toEqual({ code: 4, stdout: '' });
   expect(refused.stderr).toContain('task "stats" does not await a resolution; awaiting: ship (dev)');
 
   // Someone starts a worker for noop, then asks for a retry.
   const poolC = startWorker('pool C', ['--capabilities', 'noop', '--identity', POOL_C]);
   await poolC.waitForOutput('"msg":"worker polling"', 90_000);
-  const resolved = await ados<Record<string, string>>(['resolve', workflowId, '--task', 'ship', '--action', 'retry', '--as', 'alice', '--comment', 'noop pool is up', '--json']);
+  const resolved = await ados<Record<string, string>>(['resolve', workflowId, '--task', 'ship', '--action', 'retry', '--as', 'alice', '--comment', 'noop pool is up', '--tenant', tenantId, '--json']);
   expect(resolved).toEqual({ workflowId, environment: 'dev', taskId: 'ship', action: 'retry', by: 'alice' });
 
   const result = await getDeliveryResult(env.client, workflowId);

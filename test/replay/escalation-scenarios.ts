@@ -20,7 +20,7 @@ export interface DeliveryScenario {
 
 const QUICK_RETRY = { maximumAttempts: 2, initialIntervalSeconds: 1, backoffCoefficient: 1, maximumIntervalSeconds: 1 };
 
-function generationRun(runId: string, generationInput: Record<string, unknown>, overrides: Partial<DeliveryRunInput> = {}): DeliveryRunInput {
+function demoTextRun(runId: string, textInput: Record<string, unknown>, overrides: Partial<DeliveryRunInput> = {}): DeliveryRunInput {
   return {
     tenantId: 'replay',
     runId,
@@ -30,7 +30,7 @@ function generationRun(runId: string, generationInput: Record<string, unknown>, 
     maxParallel: 4,
     plan: {
       tasks: [
-        { id: 'story', capability: 'generation', input: { prompt: 'Release notes for {{tenant}}: faster builds, fewer flakes', ...generationInput }, retry: QUICK_RETRY },
+        { id: 'story', capability: 'demo.text', input: { prompt: 'Release notes for {{tenant}}: faster builds, fewer flakes', ...textInput }, retry: QUICK_RETRY },
         { id: 'review', capability: 'analysis', input: { series: [1, 2, 3] }, dependsOn: ['story'] },
         { id: 'baseline', capability: 'analysis', input: { series: [4, 5, 6] } },
       ],
@@ -62,10 +62,10 @@ export const ESCALATION_SCENARIOS: DeliveryScenario[] = [
     workflowType: 'deliveryRun',
     name: 'escalation-retry-skip',
     description:
-      'generation always fails: retry → swap (generation.fallback) → mutate (halved) → human; alice resolves retry, it fails again → human; bob resolves skip → succeeded',
+      'demo.text always fails: retry → swap (demo.text.fallback) → mutate (halved) → human; alice resolves retry, it fails again → human; bob resolves skip → succeeded',
     expected: 'succeeded',
     async run(stack) {
-      const { workflowId } = await stack.startRun(generationRun('escalation-retry-skip', { simulateOutage: ['generation', 'generation.fallback'] }));
+      const { workflowId } = await stack.startRun(demoTextRun('escalation-retry-skip', { simulateOutage: ['demo.text', 'demo.text.fallback'] }));
       await escalated(stack, workflowId);
       await resolveTask(stack.client, workflowId, { taskId: 'story', action: 'retry', by: 'alice', comment: 'pool restarted' });
       await escalated(stack, workflowId, 6);
@@ -79,7 +79,7 @@ export const ESCALATION_SCENARIOS: DeliveryScenario[] = [
     description: 'a policy refusal goes straight to the human rung; a stray resolve signal is ignored and audited; bob aborts by Update → aborted',
     expected: 'aborted',
     async run(stack) {
-      const { workflowId, handle } = await stack.startRun(generationRun('escalation-refusal-abort', { denyTerms: ['flakes'] }));
+      const { workflowId, handle } = await stack.startRun(demoTextRun('escalation-refusal-abort', { denyTerms: ['flakes'] }));
       await escalated(stack, workflowId);
       await handle.signal(resolveSignal, { taskId: 'nope', action: 'skip', by: 'mallory' });
       await resolveTask(stack.client, workflowId, { taskId: 'story', action: 'abort', by: 'bob', comment: 'policy says no' });
@@ -89,10 +89,10 @@ export const ESCALATION_SCENARIOS: DeliveryScenario[] = [
   {
     workflowType: 'deliveryRun',
     name: 'escalation-swap',
-    description: 'the generation primary fails past its retries; the ladder swaps to generation.fallback, which succeeds',
+    description: 'the demo.text primary fails past its retries; the ladder swaps to demo.text.fallback, which succeeds',
     expected: 'succeeded',
     async run(stack) {
-      const { workflowId } = await stack.startRun(generationRun('escalation-swap', { simulateOutage: ['generation'] }));
+      const { workflowId } = await stack.startRun(demoTextRun('escalation-swap', { simulateOutage: ['demo.text'] }));
       return { workflowId, outcome: (await stack.result(workflowId)).outcome };
     },
   },
@@ -102,7 +102,7 @@ export const ESCALATION_SCENARIOS: DeliveryScenario[] = [
     description: 'a policy refusal at the human rung; nobody resolves within escalationTimeout 2h (time skipped) → the task and the run fail',
     expected: 'failed',
     async run(stack) {
-      const { workflowId } = await stack.startRun(generationRun('escalation-expired', { denyTerms: ['faster'] }, { escalationTimeout: '2h' }));
+      const { workflowId } = await stack.startRun(demoTextRun('escalation-expired', { denyTerms: ['faster'] }, { escalationTimeout: '2h' }));
       return { workflowId, outcome: (await stack.result(workflowId)).outcome };
     },
   },

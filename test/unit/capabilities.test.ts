@@ -1,36 +1,12 @@
 import { createHash } from 'node:crypto';
-import { ApplicationFailure } from '@temporalio/activity';
 import { analysis, describeSeries } from '../../activities/capabilities/analysis';
 import { build, renderTemplate, type BuildOutput } from '../../activities/capabilities/build';
-import type { CapabilityDeps } from '../../activities/capabilities/capability';
 import { capabilitySpec, CAPABILITIES } from '../../shared/contract/capabilities';
 import type { CapabilityRequest } from '../../shared/contract/delivery/capability-io';
+import { capabilityRequest, failureOf, runDefinition } from '../helpers/capability';
 
-/** build and analysis use neither the database nor the logger. */
-const noDeps = {} as CapabilityDeps;
-
-function request(input: Record<string, unknown>, overrides: Partial<CapabilityRequest> = {}): CapabilityRequest {
-  return {
-    tenantId: 'acme',
-    workflowId: 'delivery-acme-r1',
-    runId: 'r1',
-    taskId: 'build-api',
-    environment: 'stage',
-    input,
-    upstream: {},
-    ...overrides,
-  };
-}
-
-async function failureOf(promise: Promise<unknown>): Promise<ApplicationFailure> {
-  try {
-    await promise;
-  } catch (error) {
-    expect(error).toBeInstanceOf(ApplicationFailure);
-    return error as ApplicationFailure;
-  }
-  throw new Error('expected the handler to fail');
-}
+const request = (input: Record<string, unknown>, overrides: Partial<CapabilityRequest> = {}) =>
+  capabilityRequest(input, { taskId: 'build-api', environment: 'stage', ...overrides });
 
 describe('renderTemplate', () => {
   it('replaces placeholders, with or without inner spaces, and stringifies numbers and booleans', () => {
@@ -55,9 +31,9 @@ describe('renderTemplate', () => {
 
 describe('build capability', () => {
   it('renders with the built-in variables and hashes the content', async () => {
-    const output = (await build(
+    const output = (await runDefinition(
+      build,
       request({ name: 'api', template: 'service {{name}} v{{version}} for {{tenant}}/{{run}} in {{environment}}\n', variables: { version: '1.4.2' } }),
-      noDeps,
     )) as BuildOutput;
     const text = 'service api v1.4.2 for acme/r1 in stage\n';
     expect(output).toEqual({
@@ -69,20 +45,20 @@ describe('build capability', () => {
   });
 
   it('uses the default template and name', async () => {
-    const output = (await build(request({}), noDeps)) as BuildOutput;
+    const output = (await runDefinition(build, request({}))) as BuildOutput;
     expect(output.content).toBe('artifact built for stage\n');
     expect(output.artifact).toBe('artifact@stage');
   });
 
   it('fails without retry, naming the task and the unknown variables', async () => {
-    const failure = await failureOf(build(request({ template: '{{name}} {{version}} {{commit}}' }), noDeps));
+    const failure = await failureOf(runDefinition(build, request({ template: '{{name}} {{version}} {{commit}}' })));
     expect(failure.nonRetryable).toBe(true);
     expect(failure.type).toBe('InvalidCapabilityInput');
     expect(failure.message).toBe('task "build-api" (build): input.template uses unknown variable(s) version, commit; add them to input.variables');
   });
 
   it('refuses malformed input with the path under input.', async () => {
-    const failure = await failureOf(build(request({ variables: { version: { major: 1 } } }), noDeps));
+    const failure = await failureOf(runDefinition(build, request({ variables: { version: { major: 1 } } })));
     expect(failure.message).toContain('task "build-api" (build): input.variables.version:');
   });
 });
@@ -126,13 +102,13 @@ describe('describeSeries', () => {
   });
 
   it('analysis capability refuses a series shorter than two values without retry', async () => {
-    const failure = await failureOf(analysis(request({ series: [1] }, { taskId: 'latency' }), noDeps));
+    const failure = await failureOf(runDefinition(analysis, request({ series: [1] }, { taskId: 'latency' })));
     expect(failure.nonRetryable).toBe(true);
     expect(failure.message).toBe('task "latency" (analysis): input.series: give at least two values');
   });
 
   it('analysis capability returns the statistics with its threshold', async () => {
-    const output = await analysis(request({ series: [1, 2, 3, 4, 100], zThreshold: 1.5 }), noDeps);
+    const output = await runDefinition(analysis, request({ series: [1, 2, 3, 4, 100], zThreshold: 1.5 }));
     expect(output).toEqual(expect.objectContaining({ count: 5, min: 1, max: 100, p50: 3, outliers: [4] }));
   });
 });
@@ -140,7 +116,7 @@ describe('describeSeries', () => {
 describe('capability registry', () => {
   it('knows the built-in capabilities and nothing from Object.prototype', () => {
     expect(Object.keys(CAPABILITIES).slice(0, 4)).toEqual(['build', 'deploy', 'verify', 'analysis']);
-    expect(Object.keys(CAPABILITIES)).toEqual(expect.arrayContaining(['generation', 'generation.fallback', 'noop']));
+    expect(Object.keys(CAPABILITIES)).toEqual(expect.arrayContaining(['demo.text', 'demo.text.fallback', 'noop']));
     expect(capabilitySpec('build')?.retry.maximumAttempts).toBe(3);
     expect(capabilitySpec('teleport')).toBeUndefined();
     expect(capabilitySpec('toString')).toBeUndefined();

@@ -170,7 +170,8 @@ describe('formatStatus', () => {
       waitingFor: 'approval by alice or bob',
       approval: {
         gate: 'prod',
-        policy: { approvers: ['alice', 'bob'], quorum: 1, timeout: '72h' },
+        tenantId: 'acme',
+        policy: { approvers: ['alice', 'bob'], quorum: 1, timeout: '72h', signatures: 'optional' },
         requestedBy: 'carol',
         approvedBy: [],
         decisions: [{ decision: 'approve', approver: 'carol', counted: false, reason: 'requested this run', via: 'update' }],
@@ -205,7 +206,7 @@ describe('the ados binary, without a Temporal server', () => {
   });
 
   it('a bad TEMPORAL_ADDRESS exits 2 and names the variable', async () => {
-    const result = await ados(['run', 'status', 'delivery-acme-r1'], { TEMPORAL_ADDRESS: 'nohost' });
+    const result = await ados(['run', 'status', 'delivery-acme-r1', '--tenant', 'acme'], { TEMPORAL_ADDRESS: 'nohost' });
     expect(result.code).toBe(2);
     expect(result.stderr).toContain('TEMPORAL_ADDRESS="nohost": must be host:port');
   });
@@ -232,7 +233,7 @@ describe('the ados binary, without a Temporal server', () => {
   });
 
   it('a command that needs Temporal exits 5 when nothing listens', async () => {
-    const result = await ados(['run', 'status', 'delivery-acme-r1']);
+    const result = await ados(['run', 'status', 'delivery-acme-r1', '--tenant', 'acme']);
     expect(result.code).toBe(5);
     expect(result.stderr).toContain('cannot reach Temporal at 127.0.0.1:1');
   });

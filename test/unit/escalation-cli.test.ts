@@ -28,7 +28,7 @@ describe('ados resolve', () => {
     const [bad, env, good] = await Promise.all([
       ados(['resolve', 'delivery-acme-r1', '--task', 'story', '--action', 'ignore', '--as', 'alice']),
       ados(['resolve', 'delivery-acme-r1', '--task', 'story', '--action', 'skip', '--as', 'alice', '--environment', 'qa']),
-      ados(['resolve', 'delivery-acme-r1', '--task', 'story', '--action', 'skip', '--as', 'alice']),
+      ados(['resolve', 'delivery-acme-r1', '--task', 'story', '--action', 'skip', '--as', 'alice', '--tenant', 'acme']),
     ]);
     expect(bad.code).toBe(2);
     expect(bad.stderr).toContain('invalid resolution:\n--action: must be one of retry, skip, abort');
@@ -49,8 +49,8 @@ describe('ados run status / result with the escalation ladder', () => {
     completedEnvironments: [],
     tasks: {
       dev: {
-        story: { state: 'escalated', capability: 'generation', rung: 'human', error: 'boom' },
-        notes: { state: 'succeeded', capability: 'generation', variant: 'generation.fallback', rung: 'swap', worker: 'pool-b' },
+        story: { state: 'escalated', capability: 'demo.text', rung: 'human', error: 'boom' },
+        notes: { state: 'succeeded', capability: 'demo.text', variant: 'demo.text.fallback', rung: 'swap', worker: 'pool-b' },
         ship: { state: 'running', capability: 'noop', notice: 'no worker polls capability noop (task queue ados.cap.noop)' },
       },
     },
@@ -59,13 +59,13 @@ describe('ados run status / result with the escalation ladder', () => {
       {
         environment: 'dev',
         taskId: 'story',
-        capability: 'generation',
+        capability: 'demo.text',
         reason: 'boom',
         since: '2026-11-22T06:00:00.000Z',
         actions: ['retry', 'skip', 'abort'],
         steps: [
-          { rung: 'retry', step: 'exhausted', variant: 'generation', reason: 'retry policy exhausted after 3 attempt(s) on generation: boom' },
-          { rung: 'swap', step: 'skipped', reason: 'capability generation has no alternate variant in the registry' },
+          { rung: 'retry', step: 'exhausted', variant: 'demo.text', reason: 'retry policy exhausted after 3 attempt(s) on demo.text: boom' },
+          { rung: 'swap', step: 'skipped', reason: 'capability demo.text has no alternate variant in the registry' },
           { rung: 'human', step: 'taken', reason: 'boom' },
         ],
       },
@@ -78,14 +78,14 @@ describe('ados run status / result with the escalation ladder', () => {
       'delivery-acme-r1  stage: dev',
       'waiting for: a resolution of task "story" in dev (boom): ados resolve delivery-acme-r1 --task story --action retry|skip|abort --as <user>',
       'dev:',
-      '  story            generation escalated [rung: human]  (boom)',
-      '  notes            generation succeeded via generation.fallback [rung: swap] on pool-b',
+      '  story            demo.text  escalated [rung: human]  (boom)',
+      '  notes            demo.text  succeeded via demo.text.fallback [rung: swap] on pool-b',
       '  ship             noop       running',
       '                   ! no worker polls capability noop (task queue ados.cap.noop)',
       'strategy: halved (maxParallel 2)',
       'escalated to a human: task story in dev since 2026-11-22T06:00:00.000Z',
-      '  retry exhausted (generation): retry policy exhausted after 3 attempt(s) on generation: boom',
-      '  swap skipped: capability generation has no alternate variant in the registry',
+      '  retry exhausted (demo.text): retry policy exhausted after 3 attempt(s) on demo.text: boom',
+      '  swap skipped: capability demo.text has no alternate variant in the registry',
       '  human taken: boom',
       '  resolve: ados resolve delivery-acme-r1 --task story --action retry|skip|abort --as <user>',
     ]);

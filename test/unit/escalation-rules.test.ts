@@ -18,8 +18,8 @@ const notStarted: FailureDescriptor = { message: 'activity ScheduleToStart timeo
 function state(overrides: Partial<LadderState> = {}): LadderState {
   return {
     taskId: 'story',
-    primary: 'generation',
-    alternates: ['generation.fallback'],
+    primary: 'demo.text',
+    alternates: ['demo.text.fallback'],
     strategy: { name: 'as-planned', maxParallel: 4 },
     plannedParallelism: 4,
     afterHumanRetry: false,
@@ -45,19 +45,19 @@ describe('classifyFailure', () => {
 
 describe('closingStep', () => {
   it('says why the rung ended', () => {
-    expect(closingStep({ rung: 'retry', variant: 'generation' }, outage, 'exhausted', { attempts: 3 })).toEqual({
+    expect(closingStep({ rung: 'retry', variant: 'demo.text' }, outage, 'exhausted', { attempts: 3 })).toEqual({
       rung: 'retry',
       step: 'exhausted',
-      variant: 'generation',
-      reason: 'retry policy exhausted after 3 attempt(s) on generation: simulated outage',
+      variant: 'demo.text',
+      reason: 'retry policy exhausted after 3 attempt(s) on demo.text: simulated outage',
     });
-    expect(closingStep({ rung: 'retry', variant: 'generation' }, refusal, 'non_retryable', { attempts: 3 })).toEqual({
+    expect(closingStep({ rung: 'retry', variant: 'demo.text' }, refusal, 'non_retryable', { attempts: 3 })).toEqual({
       rung: 'retry',
       step: 'skipped',
-      variant: 'generation',
-      reason: 'non-retryable PolicyRefused on generation, not retried: refused by policy: no',
+      variant: 'demo.text',
+      reason: 'non-retryable PolicyRefused on demo.text, not retried: refused by policy: no',
     });
-    expect(closingStep({ rung: 'swap', variant: 'generation.fallback' }, badInput, 'non_retryable', { attempts: 3 }).step).toBe('exhausted');
+    expect(closingStep({ rung: 'swap', variant: 'demo.text.fallback' }, badInput, 'non_retryable', { attempts: 3 }).step).toBe('exhausted');
     expect(
       closingStep({ rung: 'retry', variant: 'deploy' }, notStarted, 'not_started', { attempts: 3, problem: 'no worker polls capability deploy (task queue ados.cap.deploy)' }),
     ).toEqual({ rung: 'retry', step: 'exhausted', variant: 'deploy', reason: 'no worker polls capability deploy (task queue ados.cap.deploy)' });
@@ -88,25 +88,25 @@ describe('nextStrategy', () => {
 
 describe('nextAction: the ladder', () => {
   it('after the retry policy: swap to the first alternate', () => {
-    const decision = nextAction(state(), { rung: 'retry', variant: 'generation' }, 'exhausted', 'why');
-    expect(decision.action).toEqual({ kind: 'swap', variant: 'generation.fallback' });
-    expect(short(decision.steps)).toEqual(['swap taken generation.fallback']);
-    expect(decision.steps[0].reason).toBe('generation failed; rerouting task "story" to alternate variant generation.fallback');
+    const decision = nextAction(state(), { rung: 'retry', variant: 'demo.text' }, 'exhausted', 'why');
+    expect(decision.action).toEqual({ kind: 'swap', variant: 'demo.text.fallback' });
+    expect(short(decision.steps)).toEqual(['swap taken demo.text.fallback']);
+    expect(decision.steps[0].reason).toBe('demo.text failed; rerouting task "story" to alternate variant demo.text.fallback');
   });
 
   it('tries every alternate in registry order, then re-plans with lower parallelism on the primary', () => {
     const s = state({ alternates: ['a1', 'a2'] });
     expect(nextAction(s, { rung: 'swap', variant: 'a1' }, 'exhausted', 'why').action).toEqual({ kind: 'swap', variant: 'a2' });
     const decision = nextAction(s, { rung: 'swap', variant: 'a2' }, 'exhausted', 'why');
-    expect(decision.action).toEqual({ kind: 'mutate', variant: 'generation', strategy: { name: 'halved', maxParallel: 2 } });
+    expect(decision.action).toEqual({ kind: 'mutate', variant: 'demo.text', strategy: { name: 'halved', maxParallel: 2 } });
     expect(decision.steps).toEqual([
       {
         rung: 'mutate',
         step: 'taken',
-        variant: 'generation',
+        variant: 'demo.text',
         from: { name: 'as-planned', maxParallel: 4 },
         to: { name: 'halved', maxParallel: 2 },
-        reason: 're-planning the remaining tasks from as-planned (maxParallel 4) to halved (maxParallel 2) and running task "story" again on generation',
+        reason: 're-planning the remaining tasks from as-planned (maxParallel 4) to halved (maxParallel 2) and running task "story" again on demo.text',
       },
     ]);
   });
@@ -118,15 +118,15 @@ describe('nextAction: the ladder', () => {
   });
 
   it('goes to the human after the mutate rung, carrying the last reason', () => {
-    const decision = nextAction(state(), { rung: 'mutate', variant: 'generation' }, 'exhausted', 'retry policy exhausted after 3 attempt(s) on generation: boom');
+    const decision = nextAction(state(), { rung: 'mutate', variant: 'demo.text' }, 'exhausted', 'retry policy exhausted after 3 attempt(s) on demo.text: boom');
     expect(decision).toEqual({
-      steps: [{ rung: 'human', step: 'taken', reason: 'retry policy exhausted after 3 attempt(s) on generation: boom' }],
-      action: { kind: 'human', reason: 'retry policy exhausted after 3 attempt(s) on generation: boom' },
+      steps: [{ rung: 'human', step: 'taken', reason: 'retry policy exhausted after 3 attempt(s) on demo.text: boom' }],
+      action: { kind: 'human', reason: 'retry policy exhausted after 3 attempt(s) on demo.text: boom' },
     });
   });
 
   it('skips the mutate rung when the run is already serial', () => {
-    const decision = nextAction(state({ alternates: [], strategy: { name: 'serial', maxParallel: 1 } }), { rung: 'retry', variant: 'generation' }, 'exhausted', 'why');
+    const decision = nextAction(state({ alternates: [], strategy: { name: 'serial', maxParallel: 1 } }), { rung: 'retry', variant: 'demo.text' }, 'exhausted', 'why');
     expect(short(decision.steps)).toEqual(['swap skipped', 'mutate skipped', 'human taken']);
     expect(decision.steps[1].reason).toBe('the run is already on strategy serial (maxParallel 1): no strategy with lower parallelism left');
     expect(decision.action).toEqual({ kind: 'human', reason: 'why' });
@@ -140,22 +140,22 @@ describe('nextAction: the ladder', () => {
   });
 
   it('but still swaps an unserved primary to its alternate', () => {
-    const decision = nextAction(state({ primaryUnserved: 'no worker polls capability generation (task queue q)' }), { rung: 'retry', variant: 'generation' }, 'not_started', 'x');
-    expect(decision.action).toEqual({ kind: 'swap', variant: 'generation.fallback' });
+    const decision = nextAction(state({ primaryUnserved: 'no worker polls capability demo.text (task queue q)' }), { rung: 'retry', variant: 'demo.text' }, 'not_started', 'x');
+    expect(decision.action).toEqual({ kind: 'swap', variant: 'demo.text.fallback' });
   });
 
   it('sends a non-retryable refusal straight to the human, saying why each rung is skipped', () => {
-    const decision = nextAction(state(), { rung: 'retry', variant: 'generation' }, 'non_retryable', 'non-retryable PolicyRefused ...');
+    const decision = nextAction(state(), { rung: 'retry', variant: 'demo.text' }, 'non_retryable', 'non-retryable PolicyRefused ...');
     expect(short(decision.steps)).toEqual(['swap skipped', 'mutate skipped', 'human taken']);
     expect(decision.steps[0].reason).toMatch(/^a non-retryable error \(validation or policy refusal\) needs a person/);
     expect(decision.action).toEqual({ kind: 'human', reason: 'non-retryable PolicyRefused ...' });
     // Refused by an alternate: only the rung not yet reached is listed as skipped.
-    expect(short(nextAction(state(), { rung: 'swap', variant: 'generation.fallback' }, 'non_retryable', 'r').steps)).toEqual(['mutate skipped', 'human taken']);
-    expect(short(nextAction(state(), { rung: 'mutate', variant: 'generation' }, 'non_retryable', 'r').steps)).toEqual(['human taken']);
+    expect(short(nextAction(state(), { rung: 'swap', variant: 'demo.text.fallback' }, 'non_retryable', 'r').steps)).toEqual(['mutate skipped', 'human taken']);
+    expect(short(nextAction(state(), { rung: 'mutate', variant: 'demo.text' }, 'non_retryable', 'r').steps)).toEqual(['human taken']);
   });
 
   it('after a human asked to retry, a failure goes back to the human', () => {
-    const decision = nextAction(state({ afterHumanRetry: true }), { rung: 'retry', variant: 'generation' }, 'exhausted', 'boom');
+    const decision = nextAction(state({ afterHumanRetry: true }), { rung: 'retry', variant: 'demo.text' }, 'exhausted', 'boom');
     expect(decision.action).toEqual({ kind: 'human', reason: 'failed again after a human asked to retry (alternates and strategies were tried before): boom' });
     expect(short(decision.steps)).toEqual(['human taken']);
   });

@@ -76,8 +76,8 @@ describe('validateDeliveryRunInput: a valid plan', () => {
     expect(result).toEqual(expect.objectContaining({ ok: true }));
   });
 
-  it('accepts the example plan shipped in examples/', () => {
-    const raw = readInputFile(join(__dirname, '..', '..', 'examples', 'delivery-plan.yaml')) as Record<string, unknown>;
+  it('accepts the template plan the workflow tests run (test/fixtures/plans)', () => {
+    const raw = readInputFile(join(__dirname, '..', 'fixtures', 'plans', 'template-plan.yaml')) as Record<string, unknown>;
     const result = validateDeliveryRunInput({ ...raw, runId: 'r1' });
     if (!result.ok) throw new Error(JSON.stringify(result.issues));
     expect(result.value.plan.tasks.map((t) => t.id)).toEqual(['build-api', 'deploy-api', 'verify-api', 'latency-report']);
@@ -226,10 +226,10 @@ describe('validateDeliveryRunInput: plan graph', () => {
     const plan = validPlan();
     plan.plan.tasks[1].capability = 'teleport';
     const issue = issueAt(validateDeliveryRunInput(plan), 'plan.tasks[1].capability');
-    // Registry order; other capabilities (generation, noop, extract, ...) follow the four built-in delivery ones.
+    // Registry order; other capabilities (demo.text, noop, extract, ...) follow the four built-in delivery ones.
     expect(issue.message).toBe(`unknown capability "teleport"; known: ${KNOWN_CAPABILITIES.join(', ')}`);
     expect(issue.message).toMatch(/; known: build, deploy, verify, analysis, /);
-    expect(KNOWN_CAPABILITIES).toEqual(expect.arrayContaining(['build', 'deploy', 'verify', 'analysis', 'generation', 'generation.fallback']));
+    expect(KNOWN_CAPABILITIES).toEqual(expect.arrayContaining(['build', 'deploy', 'verify', 'analysis', 'demo.text', 'demo.text.fallback']));
   });
 
   it('checks capabilities against the list it is given', () => {

@@ -7,13 +7,13 @@ import { temporal } from '@temporalio/proto';
 import { formatWorkers, listCapabilityWorkers, WORKERS_NOTES, type WorkersReport } from '../../client/workers';
 import {
   CAPABILITIES,
-  capabilityAlternates,
   capabilitySpec,
   DEFAULT_SCHEDULE_TO_START_TIMEOUT_SECONDS,
   KNOWN_CAPABILITIES,
   registryIssues,
   scheduleToStartTimeoutSeconds,
 } from '../../shared/contract/capabilities';
+import { lookupAlternates } from '../../shared/contract/capability-spec';
 import { describeQueueProblem, isUnserved, noWorkerMessage, type CapabilityQueueReport } from '../../shared/contract/routing';
 import { capabilityTaskQueue } from '../../shared/contract/task-queues';
 import { describeQueue, reportFromResponse, type TaskQueueDescriber } from '../../shared/node/task-queue-report';
@@ -27,9 +27,9 @@ const secondsAgo = (s: number) => ({ seconds: Math.floor((NOW - s * 1000) / 1000
 describe('capability registry', () => {
   it('is consistent: every alternate is a registered capability other than itself', () => {
     expect(registryIssues()).toEqual([]);
-    expect(capabilityAlternates('generation')).toEqual(['generation.fallback']);
-    expect(capabilityAlternates('build')).toEqual([]);
-    expect(capabilityAlternates('teleport')).toEqual([]);
+    expect(lookupAlternates('demo.text')).toEqual(['demo.text.fallback']);
+    expect(lookupAlternates('build')).toEqual([]);
+    expect(lookupAlternates('teleport')).toEqual([]);
   });
 
   it('finds a self-reference, an unknown or repeated alternate and a bad schedule-to-start timeout', () => {
@@ -57,9 +57,9 @@ describe('capability registry', () => {
       expect(scheduleToStartTimeoutSeconds(spec)).toBeGreaterThan(0);
     }
     expect(scheduleToStartTimeoutSeconds(CAPABILITIES.build)).toBe(DEFAULT_SCHEDULE_TO_START_TIMEOUT_SECONDS);
-    expect(scheduleToStartTimeoutSeconds(CAPABILITIES.generation)).toBe(120);
-    expect(capabilityTaskQueue('generation.fallback')).toBe('ados.cap.generation.fallback');
-    expect(capabilityTaskQueue('generation.fallback', 'acme')).toBe('acme.cap.generation.fallback');
+    expect(scheduleToStartTimeoutSeconds(CAPABILITIES['demo.text'])).toBe(120);
+    expect(capabilityTaskQueue('demo.text.fallback')).toBe('ados.cap.demo.text.fallback');
+    expect(capabilityTaskQueue('demo.text.fallback', 'acme')).toBe('acme.cap.demo.text.fallback');
   });
 });
 
@@ -69,8 +69,8 @@ describe('planCapabilityWorkers', () => {
       { capability: 'build', taskQueue: 'ados.cap.build', maxConcurrentActivityTaskExecutions: 8 },
       { capability: 'deploy', taskQueue: 'ados.cap.deploy', maxConcurrentActivityTaskExecutions: 8 },
     ]);
-    expect(planCapabilityWorkers({ capabilities: ['generation.fallback'], taskQueuePrefix: 'p', maxTaskQueueActivitiesPerSecond: 2.5 })).toEqual([
-      { capability: 'generation.fallback', taskQueue: 'p.cap.generation.fallback', maxConcurrentActivityTaskExecutions: 8, maxTaskQueueActivitiesPerSecond: 2.5 },
+    expect(planCapabilityWorkers({ capabilities: ['demo.text.fallback'], taskQueuePrefix: 'p', maxTaskQueueActivitiesPerSecond: 2.5 })).toEqual([
+      { capability: 'demo.text.fallback', taskQueue: 'p.cap.demo.text.fallback', maxConcurrentActivityTaskExecutions: 8, maxTaskQueueActivitiesPerSecond: 2.5 },
     ]);
   });
 
@@ -193,15 +193,15 @@ describe('ados workers', () => {
         return {};
       },
     };
-    const report = await listCapabilityWorkers(service, { temporalNamespace: 'default', taskQueuePrefix: 'ados' }, ['build', 'generation']);
+    const report = await listCapabilityWorkers(service, { temporalNamespace: 'default', taskQueuePrefix: 'ados' }, ['build', 'demo.text']);
     expect(seen.sort()).toEqual([
       ['ados.cap.build', temporal.api.enums.v1.TaskQueueType.TASK_QUEUE_TYPE_ACTIVITY],
-      ['ados.cap.generation', temporal.api.enums.v1.TaskQueueType.TASK_QUEUE_TYPE_ACTIVITY],
+      ['ados.cap.demo.text', temporal.api.enums.v1.TaskQueueType.TASK_QUEUE_TYPE_ACTIVITY],
       ['ados.control', temporal.api.enums.v1.TaskQueueType.TASK_QUEUE_TYPE_WORKFLOW],
     ]);
     expect(report.capabilities.map((c) => [c.capability, c.alternates])).toEqual([
       ['build', []],
-      ['generation', ['generation.fallback']],
+      ['demo.text', ['demo.text.fallback']],
     ]);
     await expect(listCapabilityWorkers(service, { temporalNamespace: 'default', taskQueuePrefix: 'ados' }, ['teleport'])).rejects.toThrow(
       /--capabilities: unknown capability teleport; known: build/,
@@ -222,10 +222,10 @@ describe('ados workers', () => {
           stats: {},
           effectiveRateLimit: { requestsPerSecond: 4000, rateLimitSource: temporal.api.enums.v1.RateLimitSource.RATE_LIMIT_SOURCE_SYSTEM },
         },
-        'ados.cap.generation': { pollers: [{ identity: 'old@h', lastAccessTime: secondsAgo(250) }], stats: {} },
+        'ados.cap.demo.text': { pollers: [{ identity: 'old@h', lastAccessTime: secondsAgo(250) }], stats: {} },
       }),
       { temporalNamespace: 'default', taskQueuePrefix: 'ados' },
-      ['build', 'deploy', 'generation'],
+      ['build', 'deploy', 'demo.text'],
     );
     // Ages are measured against the real clock; pin them for the text.
     const report: WorkersReport = JSON.parse(JSON.stringify(real));
@@ -240,11 +240,11 @@ describe('ados workers', () => {
     expect(formatWorkers(report)).toBe(
       [
         'namespace default, task queue prefix ados',
-        'CAPABILITY           TASK QUEUE           WORKERS  BACKLOG  OLDEST  RATE LIMIT',
-        'control (workflows)  ados.control         1        n/a      -       -',
-        'build                ados.cap.build       1        3        1m05s   50/s (worker)',
-        'deploy               ados.cap.deploy      1        0        -       -',
-        'generation           ados.cap.generation  NONE     0        -       -',
+        'CAPABILITY           TASK QUEUE          WORKERS  BACKLOG  OLDEST  RATE LIMIT',
+        'control (workflows)  ados.control        1        n/a      -       -',
+        'build                ados.cap.build      1        3        1m05s   50/s (worker)',
+        'deploy               ados.cap.deploy     1        0        -       -',
+        'demo.text            ados.cap.demo.text  NONE     0        -       -',
         '',
         'control (workflows):',
         '  control-1@h  last poll 1s ago',
@@ -252,10 +252,10 @@ describe('ados workers', () => {
         '  cap[build,deploy]-7@h  last poll 2s ago  rate limit 50/s',
         'deploy:',
         '  cap[build,deploy]-7@h  last poll 2s ago',
-        'generation:',
+        'demo.text:',
         '  old@h  last poll 4m10s ago (stale)',
         '',
-        'no worker polls: generation (runs naming them wait, then escalate)',
+        'no worker polls: demo.text (runs naming them wait, then escalate)',
         '',
         ...WORKERS_NOTES.map((n) => `note: ${n}`),
       ].join('\n'),

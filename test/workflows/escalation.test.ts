@@ -25,8 +25,8 @@ const timings = useTimeSkippingStack('escalation', (ready) => ({ env, workflowBu
 /** Two attempts per rung, 1 s apart: the ladder's retries take ~1 s of real time each while the test polls the status. */
 const QUICK_RETRY = { maximumAttempts: 2, initialIntervalSeconds: 1, backoffCoefficient: 1, maximumIntervalSeconds: 1 };
 
-/** A dev-only run: `story` (generation) → `review` (analysis), and an independent `baseline` (analysis). */
-function generationRun(tenantId: string, generationInput: Record<string, unknown>, overrides: Partial<DeliveryRunInput> = {}): DeliveryRunInput {
+/** A dev-only run: `story` (demo.text) → `review` (analysis), and an independent `baseline` (analysis). */
+function demoTextRun(tenantId: string, textInput: Record<string, unknown>, overrides: Partial<DeliveryRunInput> = {}): DeliveryRunInput {
   return {
     tenantId,
     runId: uniqueRunId(tenantId),
@@ -36,7 +36,7 @@ function generationRun(tenantId: string, generationInput: Record<string, unknown
     maxParallel: 4,
     plan: {
       tasks: [
-        { id: 'story', capability: 'generation', input: { prompt: 'Release notes for {{tenant}} in {{environment}}: faster builds, fewer flakes', ...generationInput }, retry: QUICK_RETRY },
+        { id: 'story', capability: 'demo.text', input: { prompt: 'Release notes for {{tenant}} in {{environment}}: faster builds, fewer flakes', ...textInput }, retry: QUICK_RETRY },
         { id: 'review', capability: 'analysis', input: { series: [1, 2, 3] }, dependsOn: ['story'] },
         { id: 'baseline', capability: 'analysis', input: { series: [4, 5, 6] } },
       ],
@@ -55,22 +55,22 @@ async function awaitingApproval(workflowId: string): Promise<boolean | undefined
 
 test('a capability that always fails walks retry → swap → mutate → human; a human retry comes back; resolve skip finishes the run', async () => {
   const started = Date.now();
-  const { workflowId, handle } = await stack.startRun(generationRun('ladder', { simulateOutage: ['generation', 'generation.fallback'] }));
+  const { workflowId, handle } = await stack.startRun(demoTextRun('ladder', { simulateOutage: ['demo.text', 'demo.text.fallback'] }));
 
   const waiting = await stack.waitForStatus(workflowId, escalated('story'), 60_000);
   const escalation = waiting.escalations![0];
-  expect(escalation).toMatchObject({ environment: 'dev', taskId: 'story', capability: 'generation', actions: ['retry', 'skip', 'abort'] });
+  expect(escalation).toMatchObject({ environment: 'dev', taskId: 'story', capability: 'demo.text', actions: ['retry', 'skip', 'abort'] });
   expect(stepsOf(escalation.steps)).toEqual([
-    'retry exhausted generation',
-    'swap taken generation.fallback',
-    'swap exhausted generation.fallback',
-    'mutate taken generation',
-    'mutate exhausted generation',
+    'retry exhausted demo.text',
+    'swap taken demo.text.fallback',
+    'swap exhausted demo.text.fallback',
+    'mutate taken demo.text',
+    'mutate exhausted demo.text',
     'human taken',
   ]);
-  expect(escalation.steps[0].reason).toMatch(/^retry policy exhausted after 2 attempt\(s\) on generation: task "story" \(generation\): simulated outage/);
+  expect(escalation.steps[0].reason).toMatch(/^retry policy exhausted after 2 attempt\(s\) on demo.text: task "story" \(demo.text\): simulated outage/);
   expect(escalation.steps[3]).toMatchObject({ from: { name: 'as-planned', maxParallel: 4 }, to: { name: 'halved', maxParallel: 2 } });
-  expect(escalation.reason).toContain('simulated outage of variant "generation"');
+  expect(escalation.reason).toContain('simulated outage of variant "demo.text"');
   // The status says what the run waits for and how to answer; the strategy was re-planned; the search attribute is set.
   expect(waiting.tasks.dev?.story).toMatchObject({ state: 'escalated', rung: 'human' });
   expect(waiting.tasks.dev?.baseline).toMatchObject({ state: 'succeeded' });
@@ -88,7 +88,7 @@ test('a capability that always fails walks retry → swap → mutate → human; 
     by: 'alice',
   });
   const again = await stack.waitForStatus(workflowId, (s) => escalated('story')(s) && s.escalations![0].steps.length > 6, 60_000);
-  expect(stepsOf(again.escalations![0].steps).slice(6)).toEqual(['retry exhausted generation', 'human taken']);
+  expect(stepsOf(again.escalations![0].steps).slice(6)).toEqual(['retry exhausted demo.text', 'human taken']);
   expect(again.escalations![0].reason).toMatch(/^failed again after a human asked to retry/);
 
   // A resolution for a task that does not wait is refused by the Update's validator, and changes nothing.
@@ -111,21 +111,21 @@ test('a capability that always fails walks retry → swap → mutate → human; 
   expect(story.map((e) => `${e.event}${e.detail.step ? ` ${e.detail.step as string}` : ''}${e.detail.variant ? ` ${e.detail.variant as string}` : ''}`)).toEqual([
     'task.running',
     'task.failed',
-    'escalation.retry exhausted generation',
-    'escalation.swap taken generation.fallback',
-    'task.running generation.fallback',
-    'task.failed generation.fallback',
-    'escalation.swap exhausted generation.fallback',
-    'escalation.mutate taken generation',
+    'escalation.retry exhausted demo.text',
+    'escalation.swap taken demo.text.fallback',
+    'task.running demo.text.fallback',
+    'task.failed demo.text.fallback',
+    'escalation.swap exhausted demo.text.fallback',
+    'escalation.mutate taken demo.text',
     'task.running',
     'task.failed',
-    'escalation.mutate exhausted generation',
+    'escalation.mutate exhausted demo.text',
     'escalation.human taken',
     'task.escalated',
     'escalation.resolved',
     'task.running',
     'task.failed',
-    'escalation.retry exhausted generation',
+    'escalation.retry exhausted demo.text',
     'escalation.human taken',
     'task.escalated',
     'escalation.resolved',
@@ -148,23 +148,23 @@ test('a capability that always fails walks retry → swap → mutate → human; 
   const history = await handle.fetchHistory();
   const scheduled = (history.events ?? [])
     .map((e) => e.activityTaskScheduledEventAttributes)
-    .filter((a) => a?.activityType?.name?.startsWith('generation'))
+    .filter((a) => a?.activityType?.name?.startsWith('demo.text'))
     .map((a) => `${a!.activityType!.name} on ${a!.taskQueue!.name}`);
   expect(scheduled).toEqual([
-    `generation on ${stack.taskQueuePrefix}.cap.generation`,
-    `generation.fallback on ${stack.taskQueuePrefix}.cap.generation.fallback`,
-    `generation on ${stack.taskQueuePrefix}.cap.generation`,
-    `generation on ${stack.taskQueuePrefix}.cap.generation`,
+    `demo.text on ${stack.taskQueuePrefix}.cap.demo.text`,
+    `demo.text.fallback on ${stack.taskQueuePrefix}.cap.demo.text.fallback`,
+    `demo.text on ${stack.taskQueuePrefix}.cap.demo.text`,
+    `demo.text on ${stack.taskQueuePrefix}.cap.demo.text`,
   ]);
 });
 
 test('a policy refusal skips straight to the human rung; a stray resolve is audited as ignored; resolve abort ends the run', async () => {
-  const { workflowId, handle } = await stack.startRun(generationRun('refusal', { denyTerms: ['flakes'] }));
+  const { workflowId, handle } = await stack.startRun(demoTextRun('refusal', { denyTerms: ['flakes'] }));
   const waiting = await stack.waitForStatus(workflowId, escalated('story'), 60_000);
   const steps = waiting.escalations![0].steps;
-  expect(stepsOf(steps)).toEqual(['retry skipped generation', 'swap skipped', 'mutate skipped', 'human taken']);
+  expect(stepsOf(steps)).toEqual(['retry skipped demo.text', 'swap skipped', 'mutate skipped', 'human taken']);
   expect(steps[0].reason).toBe(
-    'non-retryable PolicyRefused on generation, not retried: task "story" (generation): refused by policy: the prompt contains denied term(s) "flakes" (input.denyTerms)',
+    'non-retryable PolicyRefused on demo.text, not retried: task "story" (demo.text): refused by policy: the prompt contains denied term(s) "flakes" (input.denyTerms)',
   );
   expect(steps[1].reason).toMatch(/^a non-retryable error \(validation or policy refusal\) needs a person/);
   expect(waiting.strategy).toEqual({ name: 'as-planned', maxParallel: 4 });
@@ -200,50 +200,50 @@ test('a policy refusal skips straight to the human rung; a stray resolve is audi
   ]);
   // The refusal ran once: no retry, no swap, no re-plan.
   const history = await handle.fetchHistory();
-  expect((history.events ?? []).filter((e) => e.activityTaskScheduledEventAttributes?.activityType?.name?.startsWith('generation'))).toHaveLength(1);
+  expect((history.events ?? []).filter((e) => e.activityTaskScheduledEventAttributes?.activityType?.name?.startsWith('demo.text'))).toHaveLength(1);
   // Resolving a finished run is refused.
   await expect(resolveTask(stack.client, workflowId, { taskId: 'story', action: 'retry', by: 'bob' })).rejects.toThrow(DecisionRefusedError);
 });
 
 test('a task\'s timeout overrides (attempt, heartbeat) reach every variant it runs on; other tasks keep their capability\'s', async () => {
-  const input = generationRun('overrides', { simulateOutage: ['generation'] });
+  const input = demoTextRun('overrides', { simulateOutage: ['demo.text'] });
   input.plan.tasks[0] = { ...input.plan.tasks[0], timeoutSeconds: 30, heartbeatTimeoutSeconds: 4 };
   const { workflowId, handle } = await stack.startRun(input);
   expect((await stack.result(workflowId)).outcome).toBe('succeeded');
   const seconds = (d: { seconds?: unknown } | null | undefined) => Number(d?.seconds ?? 0);
   const scheduled = ((await handle.fetchHistory()).events ?? [])
     .map((e) => e.activityTaskScheduledEventAttributes)
-    .filter((a) => a?.activityType?.name?.startsWith('generation') || a?.activityType?.name === 'analysis')
+    .filter((a) => a?.activityType?.name?.startsWith('demo.text') || a?.activityType?.name === 'analysis')
     .map((a) => [a!.activityType!.name, seconds(a!.startToCloseTimeout), seconds(a!.heartbeatTimeout)]);
   // The primary (tried, then swapped away from) and the fallback both ran with the task's overrides.
   expect(scheduled).toEqual(
     expect.arrayContaining([
-      ['generation', 30, 4],
-      ['generation.fallback', 30, 4],
+      ['demo.text', 30, 4],
+      ['demo.text.fallback', 30, 4],
       ['analysis', 120, 10],
     ]),
   );
-  expect(scheduled.filter(([name]) => String(name).startsWith('generation')).every(([, close, heartbeat]) => close === 30 && heartbeat === 4)).toBe(true);
+  expect(scheduled.filter(([name]) => String(name).startsWith('demo.text')).every(([, close, heartbeat]) => close === 30 && heartbeat === 4)).toBe(true);
 });
 
 test('agent swap: the primary fails past its retries, the alternate variant produces the output', async () => {
-  const { workflowId } = await stack.startRun(generationRun('swap', { simulateOutage: ['generation'] }));
+  const { workflowId } = await stack.startRun(demoTextRun('swap', { simulateOutage: ['demo.text'] }));
   const result = await stack.result(workflowId);
   expect(result.outcome).toBe('succeeded');
-  expect(result.outputs.story).toMatchObject({ model: 'ados-extractive-v1', variant: 'generation.fallback' });
+  expect(result.outputs.story).toMatchObject({ method: 'extractive', variant: 'demo.text.fallback' });
   const status = await stack.status(workflowId);
-  expect(status.tasks.dev?.story).toMatchObject({ state: 'succeeded', variant: 'generation.fallback', rung: 'swap', worker: stack.capabilityIdentity });
-  expect(stepsOf(status.tasks.dev!.story.steps!)).toEqual(['retry exhausted generation', 'swap taken generation.fallback']);
+  expect(status.tasks.dev?.story).toMatchObject({ state: 'succeeded', variant: 'demo.text.fallback', rung: 'swap', worker: stack.capabilityIdentity });
+  expect(stepsOf(status.tasks.dev!.story.steps!)).toEqual(['retry exhausted demo.text', 'swap taken demo.text.fallback']);
   const events = (await auditEvents(stack.db, workflowId)).filter((e) => e.event === 'task.succeeded' && e.detail.taskId === 'story');
-  expect(events.map((e) => e.detail)).toEqual([expect.objectContaining({ variant: 'generation.fallback', worker: stack.capabilityIdentity })]);
+  expect(events.map((e) => e.detail)).toEqual([expect.objectContaining({ variant: 'demo.text.fallback', worker: stack.capabilityIdentity })]);
 });
 
 test('no resolution within the escalation timeout: the task fails and the run fails, audited as escalation.expired', async () => {
-  const { workflowId } = await stack.startRun(generationRun('expiry', { denyTerms: ['faster'] }, { escalationTimeout: '2h' }));
+  const { workflowId } = await stack.startRun(demoTextRun('expiry', { denyTerms: ['faster'] }, { escalationTimeout: '2h' }));
   const before = await env.currentTimeMs();
   const result = await stack.result(workflowId);
   expect(result.outcome).toBe('failed');
-  expect(result.reason).toMatch(/^in dev: task "story" failed: no resolution within 2h \(non-retryable PolicyRefused on generation/);
+  expect(result.reason).toMatch(/^in dev: task "story" failed: no resolution within 2h \(non-retryable PolicyRefused on demo.text/);
   expect((await env.currentTimeMs()) - before).toBeGreaterThanOrEqual(2 * 3_600_000);
   const events = await auditEvents(stack.db, workflowId);
   expect(events.filter((e) => e.event === 'escalation.expired').map((e) => e.detail)).toEqual([

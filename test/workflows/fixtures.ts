@@ -1,7 +1,7 @@
 /**
  * Inputs and database read-backs shared by the workflow tests and the history recorder (test/replay).
- * The plan is examples/delivery-plan.yaml (build → deploy → verify, and an analysis branch), so the tests run what
- * the README shows.
+ * The plan is test/fixtures/plans/template-plan.yaml (build → deploy → verify, and an analysis branch, none of which
+ * starts a process), so the workflow tests and the recorded histories exercise the orchestration alone.
  */
 import path from 'node:path';
 import { readInputFile } from '../../client/plan-file';
@@ -10,7 +10,7 @@ import type { Db } from '../../shared/node/db';
 import { PROJECT_ROOT } from '../helpers/toolchain';
 
 export const PROJECT_EXAMPLES = path.join(PROJECT_ROOT, 'examples');
-export const EXAMPLE_PLAN = path.join(PROJECT_EXAMPLES, 'delivery-plan.yaml');
+export const EXAMPLE_PLAN = path.join(PROJECT_ROOT, 'test', 'fixtures', 'plans', 'template-plan.yaml');
 
 /** Task ids of the example plan, in plan order, with their capability. */
 export const EXAMPLE_TASKS = [

@@ -1,4 +1,4 @@
-import { workflowInfo } from '@temporalio/workflow';
+import { CancellationScope, condition, workflowInfo } from '@temporalio/workflow';
 
 /**
  * Numbers a workflow's audit entries. The sequence is part of workflow state, so a replay or a
@@ -21,54 +21,51 @@ export class AuditTrail {
 }
 
 /**
+ * Resolves once the current activation has run everything it can: the SDK evaluates blocked conditions only after
+ * the activation's microtasks have drained, so a condition that is false when first asked and true afterwards
+ * resolves then. Deterministic; it records nothing in the history.
+ */
+export function afterActivation(): Promise<void> {
+  let asked = false;
+  // Not cancellable: a cancelled run still writes what it recorded.
+  return CancellationScope.nonCancellable(() =>
+    condition(() => {
+      const ready = asked;
+      asked = true;
+      return ready;
+    }),
+  );
+}
+
+/**
  * Buffers audit entries and writes them in batches through one activity at a time, so that a run's per-task audit
  * stays off its tasks' critical path: a task starts without waiting for its "running" entry to be written, and its
  * dependents start without waiting for its "succeeded" entry. Nothing is lost: the entries are workflow state (the
  * batch is in the history as the activity's input), their keys are numbered when they happen (AuditTrail), and the
- * run flushes before every point that must see them written (promotion, the human rung, the end of the run).
+ * run flushes before every point that must see them written (the approval gate, the human rung, the end of the run).
  *
- * Batches go out in order, one in flight at a time; entries pushed in the same activation share a batch. Two writers:
- * `write` sends the batches that go out while the workflow goes on, and `writeAwaited` the ones a flush waits for.
- * A workflow passes an ordinary activity as `write` (a local activity in flight holds the workflow task, and with
- * it the commands that schedule the next tasks) and a local activity as `writeAwaited` (the workflow waits anyway,
- * and a local activity costs a database round trip instead of a task-queue one).
+ * Batches go out in order, one in flight at a time; entries pushed in the same activation share a batch: a batch
+ * goes out when `defer` resolves, in a workflow afterActivation (once the activation has done everything it can,
+ * started the tasks that became ready and pushed their entries; before the batch it would otherwise have
+ * sent half of them, and the rest right after as a second write).
  */
 export class EventSink<E> {
   private pending: E[] = [];
   private inFlight?: Promise<void>;
   private scheduled = false;
   private failure?: unknown;
-  /** Flushes waiting: while there are any, every batch is one a flush waits for. */
-  private flushing = 0;
   /** A take is waiting for the batch in flight: nothing more is sent. */
   private taking = false;
-  /** Entries kept for the next flush or take: none goes out in the background until then. */
-  private held = false;
 
   constructor(
     private readonly write: (batch: E[]) => Promise<unknown>,
     private readonly maxBatch = 200,
-    private readonly writeAwaited: (batch: E[]) => Promise<unknown> = write,
+    private readonly defer: () => Promise<void> = () => Promise.resolve(),
   ) {}
 
   push(event: E): void {
     this.pending.push(event);
-    if (this.scheduled || this.inFlight) return;
-    this.scheduled = true;
-    // Deterministic in a workflow: the microtask runs after the current activation's synchronous work.
-    void Promise.resolve().then(() => {
-      this.scheduled = false;
-      this.pump();
-    });
-  }
-
-  /**
-   * Queues an entry and holds back every unwritten one for the next flush or take, which the caller is about to
-   * make: the workflow waits for that write anyway, so a batch sent now would only make it wait for two.
-   */
-  keep(event: E): void {
-    this.pending.push(event);
-    this.held = true;
+    this.schedulePump();
   }
 
   /**
@@ -80,40 +77,39 @@ export class EventSink<E> {
     try {
       while (this.inFlight) await this.inFlight;
       if (this.failure !== undefined) throw this.failure;
-      this.held = false;
       return this.pending.splice(0);
     } finally {
       this.taking = false;
+      this.schedulePump();
     }
   }
 
   /** Resolves once every entry pushed so far is written. */
   async flush(): Promise<void> {
-    this.flushing += 1;
-    try {
-      for (;;) {
-        if (this.failure !== undefined) throw this.failure;
-        this.pump();
-        if (!this.inFlight) {
-          this.held = false;
-          return;
-        }
-        await this.inFlight;
-      }
-    } finally {
-      this.flushing -= 1;
+    for (;;) {
+      if (this.failure !== undefined) throw this.failure;
+      this.pump();
+      if (!this.inFlight) return;
+      await this.inFlight;
     }
+  }
+
+  private schedulePump(): void {
+    if (this.scheduled || this.inFlight || this.pending.length === 0) return;
+    this.scheduled = true;
+    void this.defer().then(() => {
+      this.scheduled = false;
+      this.pump();
+    });
   }
 
   private pump(): void {
     if (this.inFlight || this.taking || this.pending.length === 0 || this.failure !== undefined) return;
-    if (this.held && this.flushing === 0) return;
     const batch = this.pending.splice(0, this.maxBatch);
-    const write = this.flushing > 0 ? this.writeAwaited : this.write;
-    this.inFlight = write(batch).then(
+    this.inFlight = this.write(batch).then(
       () => {
         this.inFlight = undefined;
-        this.pump();
+        this.schedulePump();
       },
       (error: unknown) => {
         // Control activities retry until the database answers; only a cancellation gets here. flush() rethrows it.

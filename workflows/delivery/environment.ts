@@ -44,8 +44,8 @@ export type EnvironmentResult =
  */
 export class EnvironmentRunner {
   private readonly tasks: Record<string, TaskStatus> = {};
-  /** Tasks whose outcome is not known yet. */
-  private readonly unsettled = new Set<string>();
+  /** Some task of this environment was given a queue notice (until then there is none to clear). */
+  private noticed = false;
 
   /** `onStrategy` is told when the ladder re-plans the run (the status shows the strategy). */
   constructor(
@@ -53,10 +53,7 @@ export class EnvironmentRunner {
     private readonly environment: Environment,
     private readonly onStrategy: (strategy: StrategyState) => void,
   ) {
-    for (const task of ctx.run.plan.tasks) {
-      this.tasks[task.id] = { state: 'pending', capability: task.capability };
-      this.unsettled.add(task.id);
-    }
+    for (const task of ctx.run.plan.tasks) this.tasks[task.id] = { state: 'pending', capability: task.capability };
   }
 
   /** The tasks' status, live (the status query reads it). */
@@ -75,6 +72,7 @@ export class EnvironmentRunner {
     const ladder: LadderEnvironment = {
       request: { tenantId: run.tenantId, workflowId: ctx.workflowId, runId: run.runId, environment },
       prefix: ctx.prefix,
+      capabilities: run.capabilities,
       plannedParallelism: run.maxParallel,
       strategy: () => ctx.strategy.current,
       desk: ctx.desk,
@@ -93,32 +91,36 @@ export class EnvironmentRunner {
     const outcomes = await runDag<PlanTask, LadderResult>(
       run.plan.tasks,
       () => ctx.strategy.current.maxParallel,
-      async (task, upstream) => {
+      // Not an async function: the SDK captures a stack trace for every promise a workflow creates, and this runs
+      // once per task (the routing-overhead benchmark's profile shows those captures as a large part of its CPU).
+      (task, upstream) => {
         const inputs: Record<string, unknown> = {};
         for (const [id, result] of Object.entries(upstream)) if (result.kind === 'succeeded') inputs[id] = result.result.output;
-        try {
-          const result = await runTaskWithLadder(ladder, task, inputs, (event) => this.apply(task, event));
-          if (result.kind === 'succeeded') {
-            const { output, worker, attempt } = result.result;
-            // The environment's last task: its entry goes with the flush that follows in this activation.
-            const last = this.unsettled.size === 1;
-            this.taskEvent(task, 'succeeded', { worker, attempt, output, ...(result.variant !== task.capability ? { variant: result.variant } : {}) }, last);
-          }
-          return result;
-        } finally {
-          this.unsettled.delete(task.id);
-          // A queue notice lasts while some task of that capability still waits for a worker.
+        // A queue notice lasts while some task of that capability still waits for a worker.
+        const settled = () => {
+          if (!this.noticed) return;
           const waiting = run.plan.tasks.some(
             (t) => t.capability === task.capability && t.id !== task.id && ['pending', 'running', 'escalated'].includes(this.tasks[t.id].state),
           );
           if (!waiting) this.queueServed(task.capability);
-        }
+        };
+        return runTaskWithLadder(ladder, task, inputs, (event) => this.apply(task, event)).then(
+          (result) => {
+            if (result.kind === 'succeeded') {
+              const { output, worker, attempt } = result.result;
+              this.taskEvent(task, 'succeeded', { worker, attempt, output, ...(result.variant !== task.capability ? { variant: result.variant } : {}) });
+            }
+            settled();
+            return result;
+          },
+          (error: unknown) => {
+            settled();
+            throw error;
+          },
+        );
       },
       {
-        onSkip: (id, why) => {
-          this.unsettled.delete(id);
-          this.taskEvent(run.plan.tasks.find((t) => t.id === id)!, 'skipped', { error: why });
-        },
+        onSkip: (id, why) => this.taskEvent(run.plan.tasks.find((t) => t.id === id)!, 'skipped', { error: why }),
         stopReason: () => ctx.desk.abortReason,
       },
     );
@@ -169,11 +171,8 @@ export class EnvironmentRunner {
     }
   }
 
-  /**
-   * Updates a task's status and queues its audit entry (`task.<state>`, with a `tasks` row); `keep`: for the next
-   * flush rather than a batch of its own.
-   */
-  private taskEvent(task: PlanTask, state: Exclude<TaskStatus['state'], 'pending'>, extra: Extract<LadderEvent, { type: 'task' }>['extra'], keep = false): void {
+  /** Updates a task's status and queues its audit entry (`task.<state>`, with a `tasks` row). */
+  private taskEvent(task: PlanTask, state: Exclude<TaskStatus['state'], 'pending'>, extra: Extract<LadderEvent, { type: 'task' }>['extra']): void {
     const { output, ...visible } = extra;
     const previous = this.tasks[task.id];
     // A new run of the task starts clean; what the ladder learned (steps, notice) stays.
@@ -183,7 +182,7 @@ export class EnvironmentRunner {
         : { ...previous, state };
     this.tasks[task.id] = { ...base, ...visible };
     const { environment, ctx } = this;
-    const entry: BatchedEvent = {
+    ctx.sink.push({
       kind: 'task',
       ...ctx.audit.next(`task.${state}`),
       detail: { environment, taskId: task.id, capability: task.capability, ...visible },
@@ -195,9 +194,7 @@ export class EnvironmentRunner {
       attempt: visible.attempt,
       error: visible.error,
       output,
-    };
-    if (keep) ctx.sink.keep(entry);
-    else ctx.sink.push(entry);
+    });
   }
 
   private auditEvent(event: string, detail: Record<string, unknown>): void {
@@ -216,6 +213,7 @@ export class EnvironmentRunner {
       pollers: report.pollers.map((p) => ({ identity: p.identity, lastAccessTime: p.lastAccessTime })),
     });
     if (!notice) return;
+    this.noticed = true;
     this.ctx.notices.set(report.capability, message);
     for (const task of this.ctx.run.plan.tasks) {
       if (task.capability === report.capability && this.tasks[task.id].state !== 'succeeded') this.tasks[task.id] = { ...this.tasks[task.id], notice: message };
@@ -224,6 +222,7 @@ export class EnvironmentRunner {
 
   /** A capability's tasks ran: its queue problem, if any, is over. */
   private queueServed(capability: string): void {
+    if (!this.noticed) return;
     this.ctx.notices.delete(capability);
     for (const [id, task] of Object.entries(this.tasks)) {
       if (task.notice && (task.capability === capability || task.variant === capability)) {

@@ -5,7 +5,7 @@
  * waits at the EscalationDesk (escalation-desk.ts).
  */
 import { ActivityFailure, ApplicationFailure, isCancellation, proxyActivities, TimeoutFailure } from '@temporalio/workflow';
-import { capabilityAlternates, capabilitySpec } from '../../shared/contract/capabilities';
+import { lookupAlternates, lookupCapability, type PluginSpecs } from '../../shared/contract/capability-spec';
 import type { CapabilityRequest, CapabilityResult } from '../../shared/contract/delivery/capability-io';
 import { NON_RETRYABLE_ERROR_TYPES, type LadderStep, type Resolution, type StrategyState } from '../../shared/contract/delivery/escalation';
 import type { PlanTask } from '../../shared/contract/delivery/input';
@@ -56,6 +56,8 @@ export interface LadderEnvironment {
   /** Everything of the capability request but the task's own fields. */
   request: Omit<CapabilityRequest, 'taskId' | 'input' | 'upstream'>;
   prefix: string;
+  /** The run's plugin capabilities' specs (`DeliveryRunInput.capabilities`). */
+  capabilities?: PluginSpecs;
   plannedParallelism: number;
   /** The run's current strategy (the mutate rung asks to replace it with a 'strategy' event). */
   strategy: () => StrategyState;
@@ -73,7 +75,7 @@ export type LadderResult =
   | { kind: 'skipped'; resolution: Resolution };
 
 /** The plain facts of a failed activity, for the pure rules. */
-export function describeFailure(error: unknown): FailureDescriptor & { worker?: string } {
+function describeFailure(error: unknown): FailureDescriptor & { worker?: string } {
   if (error instanceof ActivityFailure) {
     const cause = error.cause;
     const base = { retryState: error.retryState, ...(error.identity ? { worker: error.identity } : {}) };
@@ -87,9 +89,9 @@ export function describeFailure(error: unknown): FailureDescriptor & { worker?: 
 }
 
 /** The options a task runs with on one variant: the variant's registry entry plus the task's own overrides. */
-export function taskActivityOptions(task: PlanTask, variant: string, env: Pick<LadderEnvironment, 'prefix' | 'request'>): CapabilityActivityOptions {
-  // Validation has refused unknown capabilities, and the registry's alternates are registered capabilities.
-  const spec = capabilitySpec(variant)!;
+export function taskActivityOptions(task: PlanTask, variant: string, env: Pick<LadderEnvironment, 'prefix' | 'request' | 'capabilities'>): CapabilityActivityOptions {
+  // Validation has refused unknown capabilities and alternates: each is built-in or in the run's capabilities.
+  const spec = lookupCapability(variant, env.capabilities)!;
   const on = variant === task.capability ? variant : `${variant} (for ${task.capability})`;
   return capabilityActivityOptions(variant, spec, env.prefix, task, NON_RETRYABLE_ERROR_TYPES, `${task.id}: ${on} on ${env.request.environment}`);
 }
@@ -158,7 +160,7 @@ export async function runTaskWithLadder(
     const state = (): LadderState => ({
       taskId: task.id,
       primary,
-      alternates: capabilityAlternates(primary),
+      alternates: lookupAlternates(primary, env.capabilities),
       strategy: env.strategy(),
       plannedParallelism: env.plannedParallelism,
       primaryUnserved,

@@ -1,7 +1,8 @@
 import { z } from 'zod';
 import { approvalPolicySchema } from '../approval';
 import { durationSchema } from '../duration';
-import { capabilityAlternates, capabilitySpec, KNOWN_CAPABILITIES } from '../capabilities';
+import { capabilitySpec, KNOWN_CAPABILITIES } from '../capabilities';
+import { CAPABILITY_NAME, CAPABILITY_NAME_HINT, capabilitySpecSchema, lookupAlternates, lookupCapability } from '../capability-spec';
 import { findCycle, findUnknownDependencies, formatCycle } from '../graph';
 import { didYouMean, issuesFromZod, listNames, type Validated, type ValidationIssue } from '../validation';
 import { RUN_ID_PATTERN, TENANT_ID_PATTERN } from '../workflow-ids';
@@ -74,15 +75,33 @@ const deliveryRunShape = z.object({
    * escalation ladder existed is unchanged.
    */
   escalationTimeout: durationSchema.optional(),
+  /**
+   * The specs of the plugin capabilities the plan names (and their alternates), filled by the client from the
+   * workers' registrations: how the workflow schedules a capability it has no registry entry for.
+   */
+  capabilities: z.record(z.string().regex(CAPABILITY_NAME, CAPABILITY_NAME_HINT), capabilitySpecSchema).optional(),
 });
 
 export type DeliveryRunInput = z.input<typeof deliveryRunShape>;
 export type DeliveryRun = z.output<typeof deliveryRunShape>;
 
 /** Rules that need the whole input: graph shape, known capabilities, environment order, approval. */
-function crossFieldIssues(run: DeliveryRun, knownCapabilities: readonly string[]): ValidationIssue[] {
+function crossFieldIssues(run: DeliveryRun, givenKnown: readonly string[]): ValidationIssue[] {
   const issues: ValidationIssue[] = [];
   const tasks = run.plan.tasks;
+  const plugins = run.capabilities ?? {};
+  const knownCapabilities = [...givenKnown, ...Object.keys(plugins).filter((name) => !givenKnown.includes(name))];
+
+  for (const [name, spec] of Object.entries(plugins)) {
+    if (capabilitySpec(name)) {
+      issues.push({ path: `capabilities.${name}`, message: `"${name}" is a built-in capability: its spec comes from ADOS, leave it out of capabilities` });
+    }
+    (spec.alternates ?? []).forEach((alternate, index) => {
+      if (!lookupCapability(alternate, plugins)) {
+        issues.push({ path: `capabilities.${name}.alternates[${index}]`, message: `unknown capability "${alternate}": add its spec to capabilities, or drop the alternate` });
+      }
+    });
+  }
 
   const firstIndex = new Map<string, number>();
   tasks.forEach((task, index) => {
@@ -100,7 +119,9 @@ function crossFieldIssues(run: DeliveryRun, knownCapabilities: readonly string[]
       });
     }
     // The override applies to every variant the ladder may swap to, so it must fit the shortest attempt.
-    const variants = [task.capability, ...capabilityAlternates(task.capability)].map(capabilitySpec).filter((spec) => spec !== undefined);
+    const variants = [task.capability, ...lookupAlternates(task.capability, plugins)]
+      .map((name) => lookupCapability(name, plugins))
+      .filter((spec) => spec !== undefined);
     const attemptSeconds = task.timeoutSeconds ?? (variants.length > 0 ? Math.min(...variants.map((spec) => spec.startToCloseTimeoutSeconds)) : undefined);
     if (task.heartbeatTimeoutSeconds !== undefined && attemptSeconds !== undefined && task.heartbeatTimeoutSeconds >= attemptSeconds) {
       issues.push({
@@ -150,7 +171,8 @@ function crossFieldIssues(run: DeliveryRun, knownCapabilities: readonly string[]
 
 /**
  * Validates a delivery run request. Used by the client before a workflow starts and again at
- * workflow entry (so a run started by any other client is refused with the same messages).
+ * workflow entry (so a run started by any other client is refused with the same messages). A task's capability
+ * must be one of `knownCapabilities` (the built-ins by default) or in the run's `capabilities`.
  */
 export function validateDeliveryRunInput(
   raw: unknown,

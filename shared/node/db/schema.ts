@@ -4,9 +4,28 @@ import type { ColumnType, Generated } from 'kysely';
 type CreatedAt = ColumnType<Date, never, never>;
 type Json = ColumnType<unknown, string, string>;
 
+/** A tenant and its profile (0001, extended by 0006_tenants); every column but id has a default. */
 export interface TenantsTable {
   id: string;
   created_at: CreatedAt;
+  display_name: ColumnType<string | null, string | null | undefined, string | null>;
+  active: ColumnType<boolean, boolean | undefined, boolean>;
+  /** null: no limit. */
+  budget_per_day: ColumnType<number | null, number | null | undefined, number | null>;
+  budget_per_month: ColumnType<number | null, number | null | undefined, number | null>;
+  budget_unit: ColumnType<string, string | undefined, string>;
+  max_concurrent_runs: ColumnType<number, number | undefined, number>;
+  max_concurrent_tasks_per_agent: ColumnType<number, number | undefined, number>;
+  priority: ColumnType<number, number | undefined, number>;
+  fairness_weight: ColumnType<number, number | undefined, number>;
+  planner_policy: ColumnType<unknown, string | undefined, string>;
+  tool_policy: ColumnType<unknown, string | undefined, string>;
+  agent_policy: ColumnType<unknown, string | undefined, string>;
+  generation_policy: ColumnType<unknown, string | undefined, string>;
+  meta_learning: ColumnType<boolean, boolean | undefined, boolean>;
+  /** Changes so far: the key of each change's audit entry (`v<version>:<event>`). */
+  version: ColumnType<number, number | undefined, number>;
+  updated_at: ColumnType<Date, never, Date>;
 }
 
 export interface RunsTable {

@@ -4,6 +4,7 @@ import * as m0002 from './0002_extraction';
 import * as m0003 from './0003_effects';
 import * as m0004 from './0004_capabilities';
 import * as m0005 from './0005_approver_keys';
+import * as m0006 from './0006_tenants';
 
 /**
  * Every migration, in order. Listed explicitly (not read from disk) so that the same code works
@@ -15,4 +16,5 @@ export const migrations: Record<string, Migration> = {
   '0003_effects': m0003,
   '0004_capabilities': m0004,
   '0005_approver_keys': m0005,
+  '0006_tenants': m0006,
 };
