@@ -64,7 +64,7 @@ export function loadCapabilityModules(refs: readonly CapabilityModuleRef[], cwd 
     }
     let exported: unknown;
     try {
-      // eslint-disable-next-line @typescript-eslint/no-require-imports -- a path known only at run time; tsx compiles TypeScript modules
+      // A path known only at run time; tsx (ados.cjs) compiles a TypeScript module as it loads.
       exported = require(file);
     } catch (error) {
       refuse(`cannot be loaded: ${(error as Error)?.message ?? String(error)}`);

@@ -144,7 +144,7 @@ export const exec = defineCapability({
     const killGraceMs = input.killGraceSeconds * 1000;
     const reapedGroup = await reapPreviousAttempt(ctx, killGraceMs);
     const cwd = path.join(ctx.workspace, input.cwd);
-    await mkdir(cwd, { recursive: true });
+    if (cwd !== ctx.workspace) await mkdir(cwd, { recursive: true });
     const logFile = path.join(ctx.workspace, EXEC_LOG_FILE);
     // Not in CapabilityContext: only a capability that must stop before its attempt's deadline needs it.
     const { currentAttemptScheduledTimestampMs, startToCloseTimeoutMs } = Context.current().info;
@@ -169,7 +169,7 @@ export const exec = defineCapability({
       if (error instanceof CommandNotStarted) throw invalidInput('exec', ctx.request.taskId, `input.argv[0]: ${error.message}`);
       throw error;
     }
-    const tail = await fileTail(logFile, input.tailBytes);
+    const tail = fileTail(logFile, input.tailBytes);
     const details = { exitCode: outcome.exitCode, exitSignal: outcome.exitSignal, durationMs: Math.round(outcome.durationMs), log: logFile, tail };
     ctx.logger.info({ argv0: argv[0], pid: outcome.pid, ...details, tail: undefined, leftovers: outcome.leftovers }, 'command finished');
     if (outcome.stoppedFor === 'timeout') {

@@ -134,7 +134,9 @@ describe('a worker serving the example plugin', () => {
   test('a plan using the plugin runs to success on the plugin worker, and its reported cost is recorded', async () => {
     const cli = await runAdosCli(['run', 'start', '--file', planFile('good', { text: 'to be or not to be', top: 2 }), '--wait', '--json'], cliEnv, 60_000);
     expect({ code: cli.code, stderr: cli.stderr }).toEqual({ code: 0, stderr: '' });
-    const result = JSON.parse(cli.stdout) as DeliveryResult;
+    // With --wait, the start is announced as text and the result follows as JSON.
+    expect(cli.stdout).toMatch(/^started delivery-/);
+    const result = JSON.parse(cli.stdout.slice(cli.stdout.indexOf('\n{') + 1)) as DeliveryResult;
     expect(result).toMatchObject({
       outcome: 'succeeded',
       completedEnvironments: ['dev'],

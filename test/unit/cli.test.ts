@@ -14,6 +14,8 @@ import { InputValidationError } from '../../shared/contract/validation';
 import type { DeliveryStatus } from '../../shared/contract/delivery/status';
 import { EXIT } from '../../shared/node/command-line';
 import { ConfigError } from '../../shared/node/config';
+import { TenantRefusedError } from '../../shared/node/tenancy/admission';
+import { TenantNotFoundError } from '../../shared/node/tenancy/store';
 import { buildWorkerProgram } from '../../workers/main';
 import { MAX_IDENTITY_LENGTH } from '../../workers/worker-flags';
 
@@ -84,7 +86,7 @@ describe('buildProgram', () => {
     const program = buildProgram();
     expect(program.name()).toBe('ados');
     // `ados worker` is the worker process's own program (workers/main.ts): listed in the help, run by client/bin/ados.cjs.
-    expect(program.commands.map((c) => c.name())).toEqual(['run', 'approve', 'reject', 'pending', 'resolve', 'workers', 'extract', 'schema']);
+    expect(program.commands.map((c) => c.name())).toEqual(['run', 'approve', 'reject', 'approver', 'pending', 'resolve', 'workers', 'capabilities', 'release', 'extract', 'schema', 'tenant']);
     const run = program.commands.find((c) => c.name() === 'run')!;
     expect(run.commands.map((c) => c.name())).toEqual(['start', 'status', 'result']);
   });
@@ -122,6 +124,8 @@ describe('exitCodeFor', () => {
     ['RunNotFoundError', 3, new RunNotFoundError('delivery-acme-r1')],
     ['DecisionRefusedError', 4, new DecisionRefusedError('"mallory" is not a listed approver')],
     ['TemporalUnreachableError', 5, new TemporalUnreachableError('127.0.0.1:1', new Error('refused'))],
+    ['TenantRefusedError', 6, new TenantRefusedError('tenant acme is deactivated')],
+    ['TenantNotFoundError', 3, new TenantNotFoundError('acme')],
     ['a plain Error', 1, new Error('boom')],
     ['a thrown string', 1, 'boom'],
   ])('maps %s to exit %d', (_, code, error) => {
@@ -129,7 +133,7 @@ describe('exitCodeFor', () => {
   });
 
   it('uses the documented values', () => {
-    expect(EXIT).toEqual({ ok: 0, failure: 1, invalidInput: 2, notFound: 3, refused: 4, unreachable: 5 });
+    expect(EXIT).toEqual({ ok: 0, failure: 1, invalidInput: 2, notFound: 3, refused: 4, unreachable: 5, tenantRefused: 6 });
   });
 
   it('TemporalUnreachableError names the address and the cause', () => {
@@ -230,6 +234,31 @@ describe('the ados binary, without a Temporal server', () => {
       expect(result.stdout).toContain('Usage: ados worker [options]');
       for (const flag of ['--role', '--capabilities', '--max-concurrent', '--rate-limit', '--identity']) expect(result.stdout).toContain(flag);
     }
+  });
+
+  it('a command on a run needs a tenant scope: exit 2 naming --tenant and ADOS_TENANT, before connecting', async () => {
+    for (const args of [['run', 'status', 'delivery-acme-r1'], ['pending'], ['approve', 'delivery-acme-r1', '--as', 'alice']]) {
+      const result = await ados(args, { ADOS_TENANT: '' });
+      expect({ args, code: result.code }).toEqual({ args, code: 2 });
+      expect(result.stderr).toContain('--tenant: required: give --tenant <id> or set ADOS_TENANT');
+    }
+  });
+
+  it('a run whose workflow ID names another tenant is refused with exit 6 before connecting', async () => {
+    for (const [args, env] of [
+      [['run', 'status', 'delivery-globex-r1', '--tenant', 'acme'], {}],
+      [['run', 'result', 'delivery-globex-r1'], { ADOS_TENANT: 'acme' }],
+      [['resolve', 'delivery-globex-r1', '--task', 't', '--action', 'skip', '--as', 'alice', '--tenant', 'acme'], {}],
+      [['reject', 'extraction-globex-set-0123abcd', '--as', 'alice', '--comment', 'no', '--tenant', 'acme'], {}],
+    ] as const) {
+      const result = await ados([...args], env);
+      expect({ args, code: result.code }).toEqual({ args, code: 6 });
+      expect(result.stderr).toMatch(/belongs to tenant globex, not to acme .*refused/);
+      expect(result.stderr).not.toContain('cannot reach Temporal');
+    }
+    const notARun = await ados(['run', 'status', 'something-else', '--tenant', 'acme']);
+    expect(notARun.code).toBe(6);
+    expect(notARun.stderr).toContain('something-else is not the workflow ID of a run of tenant acme');
   });
 
   it('a command that needs Temporal exits 5 when nothing listens', async () => {

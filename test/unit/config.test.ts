@@ -26,6 +26,7 @@ describe('loadConfig', () => {
       embeddedDbPort: 55432,
       sampleRun: true,
       toolsDir: join(homedir(), '.cache', 'ados', 'tools'),
+      httpAllowedHosts: ['127.0.0.0/8', '::1', 'localhost'],
     });
   });
 
@@ -56,6 +57,7 @@ describe('loadConfig', () => {
       embeddedDbPort: 6543,
       sampleRun: false,
       toolsDir: '/opt/ados-tools',
+      httpAllowedHosts: ['127.0.0.0/8', '::1', 'localhost'],
     });
   });
 

@@ -2,7 +2,7 @@ import { join } from 'node:path';
 import { readInputFile } from '../../client/plan-file';
 import { KNOWN_CAPABILITIES } from '../../shared/contract/capabilities';
 import { DEFAULT_MAX_PARALLEL, validateDeliveryRunInput } from '../../shared/contract/delivery/input';
-import type { ValidationIssue, Validated } from '../../shared/contract/validation';
+import { listNames, type ValidationIssue, type Validated } from '../../shared/contract/validation';
 
 /** A plan that passes: build → deploy → verify, plus an independent analysis, going to prod with one approver. */
 function validPlan(): Record<string, any> {
@@ -227,7 +227,7 @@ describe('validateDeliveryRunInput: plan graph', () => {
     plan.plan.tasks[1].capability = 'teleport';
     const issue = issueAt(validateDeliveryRunInput(plan), 'plan.tasks[1].capability');
     // Registry order; other capabilities (demo.text, noop, extract, ...) follow the four built-in delivery ones.
-    expect(issue.message).toBe(`unknown capability "teleport"; known: ${KNOWN_CAPABILITIES.join(', ')}`);
+    expect(issue.message).toBe(`unknown capability "teleport"; known: ${listNames(KNOWN_CAPABILITIES)}`);
     expect(issue.message).toMatch(/; known: build, deploy, verify, analysis, /);
     expect(KNOWN_CAPABILITIES).toEqual(expect.arrayContaining(['build', 'deploy', 'verify', 'analysis', 'demo.text', 'demo.text.fallback']));
   });

@@ -2,8 +2,8 @@
  * Runs one command in its own process group (process-group.ts says why groups), its stdout and stderr appended to a
  * log file, until it exits, times out or is aborted; then stops whatever it left running in its group.
  */
-import { spawn } from 'node:child_process';
-import { open, readFile, stat } from 'node:fs/promises';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
 import { processStartTime, stopGroup, type GroupStop } from './process-group';
 
 export interface CommandSpec {
@@ -56,23 +56,29 @@ export class CommandNotStarted extends Error {
   }
 }
 
-/** Runs `spec` to its end (see the module doc). Throws CommandNotStarted if it cannot start, or `signal.reason` if aborted first. */
+/**
+ * Runs `spec` to its end (see the module doc). Throws CommandNotStarted if it cannot start, or `signal.reason` if
+ * aborted first. The log file is opened and closed synchronously: microseconds on a local disk, where a trip through
+ * libuv's thread pool costs a busy machine far more than that (bench/suites/exec-overhead.ts).
+ */
 export async function runCommand(spec: CommandSpec): Promise<CommandOutcome> {
   spec.signal?.throwIfAborted();
-  const log = await open(spec.logFile, 'a');
+  const log = openSync(spec.logFile, 'a');
   const started = performance.now();
-  let child;
+  let child: ChildProcess;
+  let exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
   try {
     // detached: setsid, so the command leads a new process group (and session) whose id is its pid.
-    child = spawn(spec.argv[0], spec.argv.slice(1), { cwd: spec.cwd, env: spec.env, stdio: ['ignore', log.fd, log.fd], detached: true });
+    child = spawn(spec.argv[0], spec.argv.slice(1), { cwd: spec.cwd, env: spec.env, stdio: ['ignore', log, log], detached: true });
+    // Listened to before any await: a failed spawn reports 'error' on the next tick.
+    exited = new Promise((resolve, reject) => {
+      child.once('exit', (code, signal) => resolve({ code, signal }));
+      child.once('error', reject);
+    });
   } finally {
     // The child has its own copy of the fd by now (spawn forks synchronously).
-    await log.close();
+    closeSync(log);
   }
-  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve, reject) => {
-    child.once('exit', (code, signal) => resolve({ code, signal }));
-    child.once('error', reject);
-  });
   const pid = child.pid;
   if (pid === undefined) {
     const error = (await exited.catch((e: unknown) => e)) as NodeJS.ErrnoException;
@@ -117,18 +123,19 @@ function startProblem(spec: CommandSpec, error: NodeJS.ErrnoException): string {
   return `${program} could not be started: ${error.message}`;
 }
 
-/** The last `bytes` of a file as text (a character cut at the start is dropped). */
-export async function fileTail(file: string, bytes: number): Promise<string> {
+/** The last `bytes` (at most 64 kB) of a file as text, a character cut at the start dropped; read synchronously, as the log is opened. */
+export function fileTail(file: string, bytes: number): string {
   if (bytes === 0) return '';
-  const { size } = await stat(file);
-  if (size <= bytes) return readFile(file, 'utf8');
-  const handle = await open(file, 'r');
+  const fd = openSync(file, 'r');
   try {
-    const buffer = Buffer.alloc(bytes);
-    const { bytesRead } = await handle.read(buffer, 0, bytes, size - bytes);
-    return buffer.subarray(0, bytesRead).toString('utf8').replace(/^\uFFFD+/, '');
+    const { size } = fstatSync(fd);
+    const length = Math.min(bytes, size);
+    const buffer = Buffer.alloc(length);
+    const bytesRead = readSync(fd, buffer, 0, length, size - length);
+    const text = buffer.subarray(0, bytesRead).toString('utf8');
+    return size > bytes ? text.replace(/^\uFFFD+/, '') : text;
   } finally {
-    await handle.close();
+    closeSync(fd);
   }
 }
 
