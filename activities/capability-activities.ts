@@ -31,7 +31,7 @@ export type CapabilityActivity = (request: CapabilityRequest) => Promise<Capabil
 export function createCapabilityActivities(
   capability: string,
   deps: CapabilityHostDeps,
-  plugins: readonly CapabilityDefinition[] = [],
+  plugins: readonly CapabilityDefinition<any, any>[] = [],
 ): Record<string, CapabilityActivity> {
   const definition = [...BUILT_INS, ...plugins].find((d) => d.name === capability);
   if (!definition) {

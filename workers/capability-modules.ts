@@ -18,7 +18,7 @@ export interface CapabilityModuleRef {
 
 /** A plugin definition, with the module it came from (recorded as its registration's source). */
 export interface PluginCapability {
-  definition: CapabilityDefinition;
+  definition: CapabilityDefinition<any, any>;
   source: string;
 }
 

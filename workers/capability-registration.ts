@@ -13,7 +13,7 @@ import type { Logger } from '../shared/node/logger';
 
 /** A served definition and where it comes from (`built-in`, or the plugin module). */
 export interface ServedCapability {
-  definition: CapabilityDefinition;
+  definition: CapabilityDefinition<any, any>;
   source: string;
 }
 

@@ -17,7 +17,7 @@ export interface CapabilityWorkerOptions {
   /** Built-in capabilities to serve. */
   capabilities: string[];
   /** Plugin definitions to serve besides (loaded from `--capability-module`). */
-  plugins?: readonly CapabilityDefinition[];
+  plugins?: readonly CapabilityDefinition<any, any>[];
   db: Db;
   logger: Logger;
   identity: string;

@@ -60,8 +60,7 @@ export async function runCapability(definition: CapabilityDefinition, request: C
     attempt,
   });
   const workspace = workspaceFor(deps.workspaceRoot, request, attempt);
-  await fs.rm(workspace, { recursive: true, force: true });
-  await fs.mkdir(workspace, { recursive: true });
+  await emptyDirectory(workspace);
 
   const costs: ReportedCost[] = [];
   let effects: Promise<TaskEffects> | undefined;
@@ -102,6 +101,18 @@ export async function runCapability(definition: CapabilityDefinition, request: C
   }
   if (costs.length > 0) await recordCosts(deps.db, request, definition.name, attempt, costs);
   return { output: checked.data, worker: deps.workerIdentity, attempt };
+}
+
+/** Creates `dir` empty: a fresh attempt's directory at the cost of one mkdir; a leftover one (a retry) is cleared first. */
+async function emptyDirectory(dir: string): Promise<void> {
+  await fs.mkdir(path.dirname(dir), { recursive: true });
+  try {
+    await fs.mkdir(dir);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+    await fs.rm(dir, { recursive: true, force: true });
+    await fs.mkdir(dir);
+  }
 }
 
 /** Writes an attempt's cost reports; a retried write of the same attempt adds nothing (unique per attempt and seq). */
