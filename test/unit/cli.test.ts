@@ -100,7 +100,7 @@ describe('buildProgram', () => {
     expect(command('run', 'start').options.find((o) => o.long === '--file')!.mandatory).toBe(true);
     expect(command('approve').options.find((o) => o.long === '--as')!.mandatory).toBe(true);
     expect(command('reject').options.find((o) => o.long === '--comment')!.mandatory).toBe(true);
-    expect(flags(buildWorkerProgram())).toEqual(['--role', '--capabilities', '--max-concurrent', '--rate-limit', '--identity']);
+    expect(flags(buildWorkerProgram())).toEqual(['--role', '--capabilities', '--capability-module', '--max-concurrent', '--rate-limit', '--identity']);
   });
 
   it('refuses approve without --as before doing anything', async () => {

@@ -27,6 +27,7 @@ describe('loadConfig', () => {
       sampleRun: true,
       toolsDir: join(homedir(), '.cache', 'ados', 'tools'),
       httpAllowedHosts: ['127.0.0.0/8', '::1', 'localhost'],
+      capabilityModules: [],
     });
   });
 
@@ -44,6 +45,7 @@ describe('loadConfig', () => {
         ADOS_EMBEDDED_DB_PORT: '6543',
         ADOS_SAMPLE_RUN: '0',
         ADOS_TOOLS_DIR: '/opt/ados-tools',
+        ADOS_CAPABILITY_MODULES: ' caps/a.ts, caps/b.ts ,',
       }),
     ).toEqual({
       temporalAddress: 'temporal.internal:7233',
@@ -58,6 +60,7 @@ describe('loadConfig', () => {
       sampleRun: false,
       toolsDir: '/opt/ados-tools',
       httpAllowedHosts: ['127.0.0.0/8', '::1', 'localhost'],
+      capabilityModules: ['caps/a.ts', 'caps/b.ts'],
     });
   });
 
