@@ -1,12 +1,14 @@
 /**
  * `npm start`: the embedded stack on this machine. Temporal dev server (SQLite file + Web UI),
- * PostgreSQL (PGlite over the wire protocol, or DATABASE_URL), migrations, the control worker and
- * two capability worker pools, and a sample run waiting for approval. Ctrl-C stops it all.
+ * PostgreSQL (PGlite over the wire protocol, or DATABASE_URL), migrations, the control worker, the
+ * capability worker pools (one of them the sample's: exec, deploy.process, verify.http), and the sample
+ * run (examples/delivery-plan.yaml), which ships examples/service and waits for approval before prod.
+ * Ctrl-C stops it all, the services deploy.process started included.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { createWriteStream, mkdirSync } from 'node:fs';
 import { createConnection } from 'node:net';
-import { join, resolve } from 'node:path';
+import { join, relative, resolve } from 'node:path';
 import { Connection, Client } from '@temporalio/client';
 import { ADOS_SEARCH_ATTRIBUTES } from '../shared/contract/search-attributes';
 import { loadConfig } from '../shared/node/config';
@@ -44,6 +46,13 @@ async function waitFor<T>(what: string, attempt: () => Promise<T>, timeoutMs: nu
   }
 }
 
+/** The prod port of the sample plan's deploy.process task (what the printed curl asks). */
+function sampleProdPort(plan: unknown): number | undefined {
+  const tasks = (plan as { plan?: { tasks?: { capability?: string; input?: { port?: unknown } }[] } }).plan?.tasks ?? [];
+  const port = tasks.find((task) => task.capability === 'deploy.process')?.input?.port;
+  return typeof port === 'number' ? port : (port as { prod?: number } | undefined)?.prod;
+}
+
 async function main(): Promise<void> {
   const config = loadConfig();
   const dataDir = resolve(PROJECT_ROOT, config.dataDir);
@@ -64,7 +73,8 @@ async function main(): Promise<void> {
 
   const spawnLogged = (name: string, command: string, args: string[], env: NodeJS.ProcessEnv = process.env) => {
     const log = createWriteStream(join(logDir, `${name}.log`), { flags: 'a' });
-    const child = spawn(command, args, { env, stdio: ['ignore', 'pipe', 'pipe'] });
+    // The project root: deploy.process reads the sample's artifactDir relative to the worker's working directory.
+    const child = spawn(command, args, { cwd: PROJECT_ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
     child.stdout?.pipe(log);
     child.stderr?.pipe(log);
     child.on('exit', (code, signal) => {
@@ -109,24 +119,28 @@ async function main(): Promise<void> {
 
   // 3. Workers: the control worker and two capability pools, each its own process.
   const ados = join(PROJECT_ROOT, 'client', 'bin', 'ados.cjs');
-  const workerEnv = { ...process.env, DATABASE_URL: databaseUrl };
+  const workerEnv = { ...process.env, DATABASE_URL: databaseUrl, ADOS_DATA_DIR: dataDir };
   spawnLogged('worker-control', process.execPath, [ados, 'worker', '--role', 'control'], workerEnv);
   // demo.text and its fallback variant live in different pools, so that the escalation ladder's agent swap crosses pools.
   spawnLogged('worker-build-deploy', process.execPath, [ados, 'worker', '--capabilities', 'build,deploy,demo.text'], workerEnv);
   spawnLogged('worker-verify-analysis', process.execPath, [ados, 'worker', '--capabilities', 'verify,analysis,demo.text.fallback,extract'], workerEnv);
   // The sample run's pool: it builds, tests, deploys and checks examples/service.
-  spawnLogged('worker-ship', process.execPath, [ados, 'worker', '--capabilities', 'exec,deploy.process,verify.http'], workerEnv);
+  // Its exec tasks run `npm run sample:*`, which finds the project's package.json above the attempt's workspace: so
+  // its workspaces stay under the project when ADOS_DATA_DIR (or ADOS_WORKSPACE_DIR) points elsewhere.
+  const shipWorkspaces = relative(PROJECT_ROOT, config.workspaceDir).startsWith('..') ? join(PROJECT_ROOT, '.ados', 'workspaces') : config.workspaceDir;
+  spawnLogged('worker-ship', process.execPath, [ados, 'worker', '--capabilities', 'exec,deploy.process,verify.http'], { ...workerEnv, ADOS_WORKSPACE_DIR: shipWorkspaces });
   say(`workers starting (logs in ${logDir})`);
 
   // 4. A sample run that waits for approval before prod, unless one already does.
   const client = new Client({ connection, namespace: config.temporalNamespace });
   let sample: string | undefined;
+  const samplePlan = readInputFile(join(PROJECT_ROOT, 'examples', 'delivery-plan.yaml'));
   if (config.sampleRun) {
     const pending = await listPending(client, config, 'acme');
     if (pending.length > 0) sample = pending[0].workflowId;
     else {
       const started = await startDeliveryRun(client, config, {
-        ...(readInputFile(join(PROJECT_ROOT, 'examples', 'delivery-plan.yaml')) as object),
+        ...(samplePlan as object),
         runId: `sample-${new Date().toISOString().replace(/[-:T]/g, '').slice(0, 14)}`,
       });
       sample = started.workflowId;
@@ -142,20 +156,21 @@ async function main(): Promise<void> {
   say(`  Logs:             ${logDir}`);
   say('');
   say('Try, in another terminal (scoped to tenant acme; admission reads PostgreSQL):');
-  say(`  export ADOS_TENANT=acme DATABASE_URL=${databaseUrl}`);
+  // `ados release list` reads the runtime under ADOS_DATA_DIR: another shell needs the same one.
+  say(`  export ADOS_TENANT=acme DATABASE_URL=${databaseUrl}${process.env.ADOS_DATA_DIR ? ` ADOS_DATA_DIR=${dataDir}` : ''}`);
   if (sample) {
     say(`  ${cli} run status ${sample}`);
     say(`  ${cli} pending`);
     say(`  ${cli} approve ${sample} --as alice --comment "ship it"`);
-    say(`  curl http://127.0.0.1:18083/health        # prod answers once approved and deployed`);
-    say(`  ${cli} release list --tenant acme --environment dev`);
+    say(`  curl http://127.0.0.1:${sampleProdPort(samplePlan)}/health        # prod answers once approved and deployed`);
+    say(`  ${cli} release list --tenant acme --environment prod`);
   }
   say(`  ${cli} run start --file examples/delivery-plan.yaml`);
   say(`  ${cli} tenant show acme                       # budget, spend today and this month, alerts`);
   say(`  ${cli} workers                                  # who polls each capability, and the backlogs`);
   say(`  ${cli} run start --file examples/demo-text-plan.yaml --wait   # the escalation ladder swaps demo.text to its fallback`);
   say(`  DATABASE_URL=${databaseUrl} ${cli} worker --capabilities build   # one more worker`);
-  say('Ctrl-C stops the stack; runs in flight resume on the next npm start.');
+  say('Ctrl-C stops the stack and the services deployed by deploy.process; runs in flight resume on the next npm start.');
 
   const stop = async () => {
     if (stopping) return;

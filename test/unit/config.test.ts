@@ -28,6 +28,9 @@ describe('loadConfig', () => {
       toolsDir: join(homedir(), '.cache', 'ados', 'tools'),
       httpAllowedHosts: ['127.0.0.0/8', '::1', 'localhost'],
       capabilityModules: [],
+      kubeContext: undefined,
+      kubectl: 'kubectl',
+      workspaceDir: resolve('.ados', 'workspaces'),
     });
   });
 
@@ -46,6 +49,9 @@ describe('loadConfig', () => {
         ADOS_SAMPLE_RUN: '0',
         ADOS_TOOLS_DIR: '/opt/ados-tools',
         ADOS_CAPABILITY_MODULES: ' caps/a.ts, caps/b.ts ,',
+        ADOS_KUBE_CONTEXT: 'prod-eu',
+        ADOS_KUBECTL: '/usr/local/bin/kubectl',
+        ADOS_WORKSPACE_DIR: '/scratch/ados',
       }),
     ).toEqual({
       temporalAddress: 'temporal.internal:7233',
@@ -61,6 +67,9 @@ describe('loadConfig', () => {
       toolsDir: '/opt/ados-tools',
       httpAllowedHosts: ['127.0.0.0/8', '::1', 'localhost'],
       capabilityModules: ['caps/a.ts', 'caps/b.ts'],
+      kubeContext: 'prod-eu',
+      kubectl: '/usr/local/bin/kubectl',
+      workspaceDir: '/scratch/ados',
     });
   });
 

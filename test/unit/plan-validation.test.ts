@@ -50,7 +50,7 @@ describe('validateDeliveryRunInput: a valid plan', () => {
     expect(run.environments).toEqual(['dev', 'stage', 'prod']);
     expect(run.maxParallel).toBe(4);
     expect(DEFAULT_MAX_PARALLEL).toBe(4);
-    expect(run.approval).toEqual({ approvers: ['alice', 'bob'], quorum: 1, timeout: '72h' });
+    expect(run.approval).toEqual({ approvers: ['alice', 'bob'], quorum: 1, timeout: '72h', signatures: 'optional' });
     expect(run.plan.tasks[0]).toEqual({ id: 'build-api', capability: 'build', input: { name: 'api' }, dependsOn: [] });
     expect(run.plan.tasks[1].input).toEqual({});
     expect(run.plan.tasks[1].dependsOn).toEqual(['build-api']);
@@ -65,7 +65,7 @@ describe('validateDeliveryRunInput: a valid plan', () => {
     if (!result.ok) throw new Error(JSON.stringify(result.issues));
     expect(result.value.environments).toEqual(['dev', 'prod']);
     expect(result.value.maxParallel).toBe(2);
-    expect(result.value.approval).toEqual({ approvers: ['alice', 'bob'], quorum: 2, timeout: '15m' });
+    expect(result.value.approval).toEqual({ approvers: ['alice', 'bob'], quorum: 2, timeout: '15m', signatures: 'optional' });
   });
 
   it('does not need an approval policy when the run does not go to prod', () => {
