@@ -1,7 +1,6 @@
 import { Matrix } from 'ml-matrix';
 import { z } from 'zod';
-import { CAPABILITIES } from '../../shared/contract/capabilities';
-import { defineCapability } from './define';
+import { defineBuiltIn } from './define';
 
 const analysisInput = z.object({
   series: z.array(z.number().finite('must be a finite number')).min(2, 'give at least two values'),
@@ -47,12 +46,9 @@ export function describeSeries(series: number[], zThreshold = 3): SeriesStatisti
 }
 
 /** `analysis`: descriptive statistics and z-score outliers of `input.series`. */
-export const analysis = defineCapability({
-  name: 'analysis',
+export const analysis = defineBuiltIn('analysis', {
   version: '1.0.0',
-  description: CAPABILITIES.analysis.description,
   input: analysisInput,
   output: seriesStatistics,
-  defaults: CAPABILITIES.analysis,
   handler: async (input) => describeSeries(input.series, input.zThreshold),
 });

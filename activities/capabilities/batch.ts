@@ -2,10 +2,9 @@ import { createHash } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { ApplicationFailure, CancelledFailure, Context } from '@temporalio/activity';
 import { z } from 'zod';
-import { CAPABILITIES } from '../../shared/contract/capabilities';
 import { Checkpointer, type CheckpointDetails } from '../common/checkpoint';
 import { FencedOutError, type TaskEffects } from '../common/effects';
-import { defineCapability } from './define';
+import { defineBuiltIn } from './define';
 
 /** What a `batch` task's input holds. */
 export const batchInput = z.object({
@@ -65,13 +64,10 @@ async function work(ms: number, checkpoints: Checkpointer<BatchPartial>): Promis
  * checkpoint, so a worker that dies redoes at most one checkpoint interval. Every write carries the attempt as a
  * fencing token: once another attempt has taken over, this one's writes are refused and it stops.
  */
-export const batch = defineCapability({
-  name: 'batch',
+export const batch = defineBuiltIn('batch', {
   version: '1.0.0',
-  description: CAPABILITIES.batch.description,
   input: batchInput,
   output: batchOutput,
-  defaults: CAPABILITIES.batch,
   handler: async (input, ctx) => {
     // Checkpointer reads the heartbeat details and heartbeats through the activity context itself.
     const context = Context.current();

@@ -1,8 +1,7 @@
 import { createHash } from 'node:crypto';
 import { z } from 'zod';
-import { CAPABILITIES } from '../../shared/contract/capabilities';
 import { invalidInput } from './capability';
-import { defineCapability } from './define';
+import { defineBuiltIn } from './define';
 
 const buildInput = z.object({
   name: z.string().min(1).default('artifact'),
@@ -33,13 +32,10 @@ export function renderTemplate(template: string, variables: Record<string, strin
 }
 
 /** `build`: renders `input.template` with the task's variables and content-hashes the artifact. */
-export const build = defineCapability({
-  name: 'build',
+export const build = defineBuiltIn('build', {
   version: '1.0.0',
-  description: CAPABILITIES.build.description,
   input: buildInput,
   output: buildOutput,
-  defaults: CAPABILITIES.build,
   handler: async (input, { request }) => {
     const variables = { name: input.name, environment: request.environment, tenant: request.tenantId, run: request.runId, ...input.variables };
     const { text, missing } = renderTemplate(input.template, variables);

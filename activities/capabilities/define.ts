@@ -12,7 +12,7 @@
  *   });
  */
 import { z } from 'zod';
-import { DEFAULT_RETRY, type CapabilityRetry, type CapabilitySpec } from '../../shared/contract/capabilities';
+import { CAPABILITIES, DEFAULT_RETRY, type BuiltInCapability, type CapabilityRetry, type CapabilitySpec } from '../../shared/contract/capabilities';
 import { CAPABILITY_NAME, CAPABILITY_NAME_HINT } from '../../shared/contract/capability-spec';
 import type { CapabilityRequest } from '../../shared/contract/delivery/capability-io';
 import type { Db } from '../../shared/node/db';
@@ -150,4 +150,21 @@ export function specOf(definition: CapabilityDefinition): CapabilitySpec {
     retry: { ...DEFAULT_RETRY, ...defaults.retry },
     ...(definition.fallback && definition.fallback.length > 0 ? { alternates: definition.fallback } : {}),
   };
+}
+
+/**
+ * A built-in capability: defineCapability with its description, defaults and fallback taken from its registry entry
+ * (shared/contract/capabilities.ts), the one place the workflow and the client read them from too.
+ */
+export function defineBuiltIn<IS extends z.ZodType, OS extends z.ZodType>(
+  name: BuiltInCapability,
+  definition: {
+    version: string;
+    input: IS;
+    output: OS;
+    handler: (input: z.output<IS>, ctx: CapabilityContext) => Promise<z.input<OS>>;
+  },
+): CapabilityDefinition<z.output<IS>, z.output<OS>> {
+  const spec: CapabilitySpec = CAPABILITIES[name];
+  return defineCapability({ name, description: spec.description, defaults: spec, ...(spec.alternates ? { fallback: spec.alternates } : {}), ...definition });
 }

@@ -3,10 +3,9 @@ import path from 'node:path';
 import { ApplicationFailure } from '@temporalio/activity';
 import { stringify } from 'yaml';
 import { z } from 'zod';
-import { CAPABILITIES } from '../../shared/contract/capabilities';
 import { loadConfig } from '../../shared/node/config';
 import { CommandNotStarted, commandEnvironment, fileTail, runCommand } from '../../shared/node/process/command';
-import { defineCapability, type CapabilityContext } from './define';
+import { defineBuiltIn, type CapabilityContext } from './define';
 
 /** A Kubernetes object name (RFC 1123 label). */
 const k8sName = z.string().regex(/^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/, 'a Kubernetes name: lowercase letters, digits and "-", at most 63');
@@ -86,13 +85,10 @@ async function kubectl(ctx: CapabilityContext, program: string, phase: string, a
  * Renders a Deployment and a Service and applies them with kubectl, then waits for the rollout. Refused (not
  * retried) unless ADOS_KUBE_CONTEXT names a context and kubectl runs.
  */
-export const deployKubernetes = defineCapability({
-  name: 'deploy.kubernetes',
+export const deployKubernetes = defineBuiltIn('deploy.kubernetes', {
   version: '1.0.0',
-  description: CAPABILITIES['deploy.kubernetes'].description,
   input: deployKubernetesInput,
   output: z.object({ manifest: z.string(), context: z.string(), namespace: z.string(), name: z.string() }),
-  defaults: CAPABILITIES['deploy.kubernetes'],
   handler: async (input, ctx) => {
     const config = loadConfig();
     if (!config.kubeContext) {

@@ -1,13 +1,12 @@
 import { ApplicationFailure } from '@temporalio/activity';
 import { z } from 'zod';
-import { CAPABILITIES } from '../../shared/contract/capabilities';
 import { ENVIRONMENTS } from '../../shared/contract/delivery/input';
 import { InputValidationError } from '../../shared/contract/validation';
 import { loadConfig } from '../../shared/node/config';
 import { DEFAULT_HTTP_ALLOWED_HOSTS, HostAllowlist, parseAllowedHosts } from '../../shared/node/http/allowed-hosts';
 import { HealthCheckFailedError, processRuntime } from '../../shared/node/runtime';
 import { invalidInput } from './capability';
-import { defineCapability } from './define';
+import { defineBuiltIn } from './define';
 
 /** The loopback hosts (the default of ADOS_HTTP_ALLOWED_HOSTS): where deploy.process and verify.http check services. */
 export const LOOPBACK = new HostAllowlist(parseAllowedHosts(DEFAULT_HTTP_ALLOWED_HOSTS).entries);
@@ -76,13 +75,10 @@ export const deployProcessOutput = z.object({
 });
 
 /** Deploys an artifact directory as a supervised process, blue/green (README, "Deploying with deploy.process"). */
-export const deployProcess = defineCapability({
-  name: 'deploy.process',
+export const deployProcess = defineBuiltIn('deploy.process', {
   version: '1.0.0',
-  description: CAPABILITIES['deploy.process'].description,
   input: deployProcessInput,
   output: deployProcessOutput,
-  defaults: CAPABILITIES['deploy.process'],
   handler: async (input, ctx) => {
     const { request } = ctx;
     const environmentPort = typeof input.port === 'number' ? input.port : input.port[request.environment as keyof typeof input.port];

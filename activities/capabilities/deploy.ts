@@ -1,7 +1,6 @@
 import { z } from 'zod';
-import { CAPABILITIES } from '../../shared/contract/capabilities';
 import { invalidInput } from './capability';
-import { defineCapability } from './define';
+import { defineBuiltIn } from './define';
 
 const deployInput = z.object({
   /** The upstream task whose artifact to release; by default the only upstream build. */
@@ -21,13 +20,10 @@ const deployOutput = z.object({
 export type DeployOutput = z.output<typeof deployOutput>;
 
 /** `deploy`: records a release for (run, environment), once: a retried attempt returns the same release. */
-export const deploy = defineCapability({
-  name: 'deploy',
+export const deploy = defineBuiltIn('deploy', {
   version: '1.0.0',
-  description: CAPABILITIES.deploy.description,
   input: deployInput,
   output: deployOutput,
-  defaults: CAPABILITIES.deploy,
   handler: async (input, { request, db }) => {
     const candidates = Object.entries(request.upstream).filter(([, output]) => artifactShape.safeParse(output).success);
     const chosen = input.artifactFrom

@@ -3,12 +3,11 @@ import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import { ApplicationFailure, Context } from '@temporalio/activity';
 import { z } from 'zod';
-import { CAPABILITIES } from '../../shared/contract/capabilities';
 import { globProblem, hashOutputFiles } from '../../shared/node/files/output-files';
 import { CommandNotStarted, commandEnvironment, fileTail, runCommand, type CommandOutcome } from '../../shared/node/process/command';
 import { recordedGroupAlive, stopGroup, type GroupRecord } from '../../shared/node/process/process-group';
 import { invalidInput } from './capability';
-import { defineCapability, type CapabilityContext } from './define';
+import { defineBuiltIn, type CapabilityContext } from './define';
 
 /** The command's stdout and stderr, in the attempt's workspace. */
 export const EXEC_LOG_FILE = 'exec.log';
@@ -133,13 +132,10 @@ function failure(ctx: CapabilityContext, type: string, message: string, nonRetry
 const describeExit = (outcome: CommandOutcome) => (outcome.exitSignal ? `was ended by ${outcome.exitSignal}` : `exited with code ${outcome.exitCode}`);
 
 /** Runs a command in the attempt's workspace (README, "`exec` and `http`"). */
-export const exec = defineCapability({
-  name: 'exec',
+export const exec = defineBuiltIn('exec', {
   version: '1.0.0',
-  description: CAPABILITIES.exec.description,
   input: execInput,
   output: execOutput,
-  defaults: CAPABILITIES.exec,
   handler: async (input, ctx) => {
     const killGraceMs = input.killGraceSeconds * 1000;
     const reapedGroup = await reapPreviousAttempt(ctx, killGraceMs);

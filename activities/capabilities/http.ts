@@ -1,12 +1,11 @@
 import { createHash } from 'node:crypto';
 import { ApplicationFailure } from '@temporalio/activity';
 import { z } from 'zod';
-import { CAPABILITIES } from '../../shared/contract/capabilities';
 import type { CapabilityRequest } from '../../shared/contract/delivery/capability-io';
 import { loadConfig } from '../../shared/node/config';
 import { HostAllowlist } from '../../shared/node/http/allowed-hosts';
 import { policyRefusal } from './capability';
-import { defineCapability, type CapabilityContext } from './define';
+import { defineBuiltIn, type CapabilityContext } from './define';
 
 export const IDEMPOTENCY_HEADER = 'Idempotency-Key';
 /** The largest body cap a task may ask for. */
@@ -102,13 +101,10 @@ function failure(ctx: CapabilityContext, type: string, message: string, nonRetry
 }
 
 /** Calls an endpoint (README, "`exec` and `http`"). */
-export const http = defineCapability({
-  name: 'http',
+export const http = defineBuiltIn('http', {
   version: '1.0.0',
-  description: CAPABILITIES.http.description,
   input: httpInput,
   output: httpOutput,
-  defaults: CAPABILITIES.http,
   handler: async (input, ctx) => {
     const url = new URL(input.url);
     const allowed = loadConfig().httpAllowedHosts;

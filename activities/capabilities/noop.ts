@@ -1,14 +1,10 @@
 import { z } from 'zod';
-import { CAPABILITIES } from '../../shared/contract/capabilities';
-import { defineCapability } from './define';
+import { defineBuiltIn } from './define';
 
 /** Does nothing: the floor for measuring what routing, auditing and the DAG cost (bench/suites/routing-overhead.ts). */
-export const noop = defineCapability({
-  name: 'noop',
+export const noop = defineBuiltIn('noop', {
   version: '1.0.0',
-  description: CAPABILITIES.noop.description,
   input: z.record(z.string(), z.unknown()),
   output: z.object({ ok: z.literal(true) }),
-  defaults: CAPABILITIES.noop,
   handler: async () => ({ ok: true as const }),
 });

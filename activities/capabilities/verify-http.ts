@@ -1,10 +1,9 @@
 import { z } from 'zod';
-import { CAPABILITIES } from '../../shared/contract/capabilities';
 import { InputValidationError } from '../../shared/contract/validation';
 import { loadConfig } from '../../shared/node/config';
 import { processRuntime } from '../../shared/node/runtime';
 import { invalidInput } from './capability';
-import { defineCapability } from './define';
+import { defineBuiltIn } from './define';
 import { LOOPBACK, serviceName } from './deploy-process';
 
 /** Bytes of a response body read for substring and JSON checks. */
@@ -108,13 +107,10 @@ export async function runCheck(baseUrl: string, check: Check, timeoutMs: number)
 }
 
 /** Smoke checks against an environment's deployed service; every check runs, and the failure names each failed one. */
-export const verifyHttp = defineCapability({
-  name: 'verify.http',
+export const verifyHttp = defineBuiltIn('verify.http', {
   version: '1.0.0',
-  description: CAPABILITIES['verify.http'].description,
   input: verifyHttpInput,
   output: verifyHttpOutput,
-  defaults: CAPABILITIES['verify.http'],
   handler: async (input, ctx) => {
     const { request } = ctx;
     let baseUrl = input.baseUrl;

@@ -1,7 +1,6 @@
 import { z } from 'zod';
-import { CAPABILITIES } from '../../shared/contract/capabilities';
 import { invalidInput } from './capability';
-import { defineCapability } from './define';
+import { defineBuiltIn } from './define';
 
 const LOOPBACK_HOSTS = new Set(['localhost', '127.0.0.1', '[::1]']);
 
@@ -21,13 +20,10 @@ const verifyOutput = z.object({
 export type VerifyOutput = z.output<typeof verifyOutput>;
 
 /** `verify`: checks that the run's release to this environment is recorded and, when given, its health endpoint. */
-export const verify = defineCapability({
-  name: 'verify',
+export const verify = defineBuiltIn('verify', {
   version: '1.0.0',
-  description: CAPABILITIES.verify.description,
   input: verifyInput,
   output: verifyOutput,
-  defaults: CAPABILITIES.verify,
   handler: async (input, { request, db, heartbeat, signal }) => {
     const release = await db
       .selectFrom('releases')

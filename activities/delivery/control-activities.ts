@@ -3,16 +3,10 @@ import type { ApprovalSubject } from '../../shared/contract/approval';
 import { canonicalJson } from '../../shared/contract/extraction/canonical';
 import type { Db } from '../../shared/node/db';
 import type { AuditRecord } from '../common/audit-activities';
-import { appendAudit, finishRun, insertRun, toJson } from '../common/run-records';
+import { appendAudit, finishRun, insertRun, toJson, type RunRow } from '../common/run-records';
 
 /** A delivery run's row in `runs` and its `run.started` audit entry. */
-export interface RunStartedRecord {
-  workflowId: string;
-  tenantId: string;
-  runId: string;
-  kind: string;
-  requestedBy: string;
-  input: unknown;
+export interface RunStartedRecord extends RunRow {
   auditKey: string;
 }
 

@@ -1,9 +1,8 @@
 import { z } from 'zod';
-import { CAPABILITIES } from '../../shared/contract/capabilities';
 import { formatSchemaIssues, validateSchemaSet } from '../../shared/contract/extraction/validate';
 import { schemaSha256 } from '../../shared/node/extraction/hashing';
 import { invalidInput } from '../capabilities/capability';
-import { defineCapability } from '../capabilities/define';
+import { defineBuiltIn } from '../capabilities/define';
 import { extractOne } from './extract';
 
 /** What an `extract` task's input holds. */
@@ -30,13 +29,10 @@ export type ExtractTaskOutput = z.output<typeof extractTaskOutput>;
  * A schema that needs a breaking migration is refused: that needs the approval gate of
  * `ados extract`.
  */
-export const extract = defineCapability({
-  name: 'extract',
+export const extract = defineBuiltIn('extract', {
   version: '1.0.0',
-  description: CAPABILITIES.extract.description,
   input: extractTaskInput,
   output: extractTaskOutput,
-  defaults: CAPABILITIES.extract,
   handler: async (input, { request, db, logger }) => {
     const report = validateSchemaSet([{ file: `input.schema`, document: input.schema }], { strict: input.strict });
     const analyzed = report.schemas[0];
