@@ -174,7 +174,7 @@ test('a breaking migration: the run waits (listed by ados pending), ados approve
   const started = ok(await ados([...args, '--no-wait']), 'extract --no-wait').stdout;
   const workflowId = /started (extraction-\S+)/.exec(started)?.[1];
   expect(workflowId).toBeDefined();
-  expect(started).toContain(`waits for approval of a breaking migration: ados approve ${workflowId} --as <approver>`);
+  expect(started).toContain(`waits for approval of a breaking migration: ados approve ${workflowId} --tenant ${tenant} --as <approver>`);
 
   let pending: PendingRun | undefined;
   for (const deadline = Date.now() + 30_000; !pending && Date.now() < deadline; await new Promise((r) => setTimeout(r, 500))) {

@@ -164,8 +164,8 @@ step('routing: each task lands only on a pool that serves its capability; demo.t
   const { workflowId } = await startDeliveryRun(env.client, config, input);
   const result = await getDeliveryResult(env.client, workflowId);
   expect(result).toMatchObject({ outcome: 'succeeded', completedEnvironments: ['dev'] });
-  expect(result.outputs.notes).toMatchObject({ variant: 'demo.text.fallback', model: 'ados-extractive-v1' });
-  expect(result.outputs.summary).toMatchObject({ variant: 'demo.text', model: 'ados-template-v1' });
+  expect(result.outputs.notes).toMatchObject({ variant: 'demo.text.fallback', method: 'extractive' });
+  expect(result.outputs.summary).toMatchObject({ variant: 'demo.text', method: 'seeded-words' });
 
   // The worker identity recorded with each result (PostgreSQL tasks rows) is the pool serving the capability that ran it.
   const rows = await handle!.db.selectFrom('tasks').select(['task_id', 'capability', 'state', 'worker']).where('workflow_id', '=', workflowId).orderBy('task_id').execute();
