@@ -1,6 +1,12 @@
-import { ed25519 } from '@noble/curves/ed25519';
-import { sha256 } from '@noble/hashes/sha2';
-import { bytesToHex } from '@noble/hashes/utils';
+/**
+ * The @noble modules are required where they are used, not imported at the top: a workflow's module scope is
+ * evaluated for every run, and most runs verify no signature (the curve's setup is the costly part).
+ */
+const ed25519 = () => (require('@noble/curves/ed25519') as typeof import('@noble/curves/ed25519')).ed25519;
+const hashes = () => ({
+  sha256: (require('@noble/hashes/sha2') as typeof import('@noble/hashes/sha2')).sha256,
+  bytesToHex: (require('@noble/hashes/utils') as typeof import('@noble/hashes/utils')).bytesToHex,
+});
 
 /**
  * Ed25519 verification in pure code (@noble/curves, audited, no I/O and no randomness), so a workflow checks an
@@ -9,7 +15,7 @@ import { bytesToHex } from '@noble/hashes/utils';
  */
 export function verifyEd25519(publicKeyBase64: string, message: string, signatureBase64: string): boolean {
   try {
-    return ed25519.verify(fromBase64(signatureBase64), new TextEncoder().encode(message), fromBase64(publicKeyBase64));
+    return ed25519().verify(fromBase64(signatureBase64), new TextEncoder().encode(message), fromBase64(publicKeyBase64));
   } catch {
     // A malformed key or signature (wrong length, not on the curve) verifies nothing.
     return false;
@@ -40,5 +46,6 @@ function fromBase64(text: string): Uint8Array {
 
 /** sha256 (hex) of a text, in pure code (@noble/hashes): the same digest node:crypto gives. */
 export function sha256Hex(text: string): string {
+  const { sha256, bytesToHex } = hashes();
   return bytesToHex(sha256(new TextEncoder().encode(text)));
 }

@@ -1,4 +1,6 @@
-import { parseDocument } from 'yaml';
+// `yaml` is required where it is used: a workflow's module scope is evaluated for every run, and only schema sets
+// submitted as text are parsed.
+const parseDocument: typeof import('yaml').parseDocument = (...args) => (require('yaml') as typeof import('yaml')).parseDocument(...args);
 import type { SchemaIssue } from './validate';
 
 /**
