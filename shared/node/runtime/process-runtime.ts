@@ -24,7 +24,7 @@ import path from 'node:path';
 import { z } from 'zod';
 import { InputValidationError, type ValidationIssue } from '../../contract/validation';
 import { copyArtifact, hashArtifactDirectory } from './artifact';
-import { freeLoopbackPort, isOurProcess, loopbackPortBusy, sleep, stopProcessGroup, waitUntil } from './processes';
+import { freeLoopbackPort, isOurProcess, loopbackPortAccepts, loopbackPortBusy, sleep, stopProcessGroup, waitUntil } from './processes';
 
 /** One environment of one service of one tenant. */
 export interface EnvironmentRef {
@@ -478,7 +478,8 @@ export class ProcessRuntime {
     fs.closeSync(logFd);
     child.unref();
     const pid = child.pid ?? 0;
-    const up = await waitUntil(async () => !isOurProcess(pid, marker) || (await loopbackPortBusy(port)), PROXY_START_MS);
+    // Connect only: a bind probe here could hold the port at the moment the proxy tries to listen.
+    const up = await waitUntil(async () => !isOurProcess(pid, marker) || (await loopbackPortAccepts(port)), PROXY_START_MS);
     if (!up || !isOurProcess(pid, marker)) {
       throw new Error(`the proxy of ${envKey(state)} did not start on 127.0.0.1:${port}: ${logTail(logFile, 400) || 'no output'}`);
     }

@@ -40,9 +40,9 @@ export function freeLoopbackPort(): Promise<number> {
   });
 }
 
-/** Whether something accepts connections on 127.0.0.1:`port`, or holds it so that we could not listen there. */
-export async function loopbackPortBusy(port: number): Promise<boolean> {
-  const accepts = await new Promise<boolean>((resolve) => {
+/** Whether something accepts connections on 127.0.0.1:`port` (a connect only: it never holds the port itself). */
+export function loopbackPortAccepts(port: number): Promise<boolean> {
+  return new Promise<boolean>((resolve) => {
     const socket = createConnection({ port, host: '127.0.0.1' });
     socket.once('connect', () => {
       socket.destroy();
@@ -50,7 +50,15 @@ export async function loopbackPortBusy(port: number): Promise<boolean> {
     });
     socket.once('error', () => resolve(false));
   });
-  if (accepts) return true;
+}
+
+/**
+ * Whether something accepts connections on 127.0.0.1:`port`, or holds it so that we could not listen there. The
+ * second check binds the port for a moment, so never poll with it while a process of ours is starting to listen
+ * there (use loopbackPortAccepts): the probe would take the port from under it.
+ */
+export async function loopbackPortBusy(port: number): Promise<boolean> {
+  if (await loopbackPortAccepts(port)) return true;
   return new Promise((resolve) => {
     const server = createServer();
     server.once('error', () => resolve(true));
