@@ -17,7 +17,7 @@ import {
   type ApproverKey,
   type RecordedDecision,
 } from '../shared/contract/approval';
-import { canonicalJson } from '../shared/contract/extraction/canonical';
+import { canonicalJson } from '../shared/contract/canonical';
 import { durationToMs } from '../shared/contract/duration';
 import { AdosAwaitingApproval } from '../shared/contract/search-attributes';
 import { formatIssues, issuesFromZod } from '../shared/contract/validation';

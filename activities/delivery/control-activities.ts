@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { ApprovalSubject } from '../../shared/contract/approval';
-import { canonicalJson } from '../../shared/contract/extraction/canonical';
+import { canonicalJson } from '../../shared/contract/canonical';
 import type { Db } from '../../shared/node/db';
 import type { AuditRecord } from '../common/audit-activities';
 import { appendAudit, finishRun, insertRun, toJson, type RunRow } from '../common/run-records';

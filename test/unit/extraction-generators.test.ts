@@ -12,7 +12,7 @@ import { generateArtifacts, type GeneratedArtifact } from '../../shared/node/ext
 import { manifestSection } from '../../shared/node/extraction/generators/manifest';
 import { GENERATOR_VERSIONS } from '../../shared/node/extraction/generators/version';
 import { artifactRefs, cacheKey, outputSha256, schemaSha256, setHash8, sha256 } from '../../shared/node/extraction/hashing';
-import { canonicalJson } from '../../shared/contract/extraction/canonical';
+import { canonicalJson } from '../../shared/contract/canonical';
 import { validateSchemaSet } from '../../shared/contract/extraction/validate';
 import type { AgentSchema } from '../../shared/contract/extraction/schema';
 import { topologicalOrder } from '../../shared/contract/graph';

@@ -27,7 +27,7 @@ import {
   type MigrationRecord,
   type NodePlan,
 } from '../../shared/contract/extraction/messages';
-import { canonicalJson } from '../../shared/contract/extraction/canonical';
+import { canonicalJson } from '../../shared/contract/canonical';
 import type { AgentSchema } from '../../shared/contract/extraction/schema';
 import { topologicalOrder } from '../../shared/contract/graph';
 import { AdosAwaitingApproval, AdosKind, AdosStage, AdosTenant } from '../../shared/contract/search-attributes';

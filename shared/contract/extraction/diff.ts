@@ -1,4 +1,4 @@
-import { canonicalJson } from './canonical';
+import { canonicalJson } from '../canonical';
 import { migrateDocument, migrationGuide, SCHEMA_MIGRATIONS, type SchemaMigration } from './migrations';
 import { parseSemver } from './semver';
 

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { canonicalJson } from '../../contract/extraction/canonical';
+import { canonicalJson } from '../../contract/canonical';
 import type { ArtifactRef, CacheKeyParts } from '../../contract/extraction/messages';
 import type { AgentSchema } from '../../contract/extraction/schema';
 import type { GeneratedArtifact } from './generators';

@@ -114,19 +114,26 @@ export async function listTenants(db: Db): Promise<TenantRecord[]> {
  */
 export async function createTenant(db: Db, tenantId: string, patch: unknown, by: string): Promise<TenantRecord> {
   const profile = validated(defaultProfile(), patch);
-  return db.transaction().execute(async (tx) => {
-    const inserted = await tx
+  const inserted = await insertTenant(db, tenantId, profile, { by, profile });
+  if (!inserted) {
+    throw new InputValidationError('tenant', [{ path: 'id', message: `tenant ${tenantId} exists already; change it with \`ados tenant update ${tenantId}\`` }]);
+  }
+  return inserted;
+}
+
+/** Inserts a tenant unless it exists, with its `tenant.created` audit entry in the same transaction; undefined if it existed. */
+async function insertTenant(db: Db, tenantId: string, profile: ReturnType<typeof defaultProfile>, detail: Record<string, unknown>): Promise<TenantRecord | undefined> {
+  const inserted = await db.transaction().execute(async (tx) => {
+    const row = await tx
       .insertInto('tenants')
       .values({ id: tenantId, ...columnsOf(profile), version: 1 })
       .onConflict((oc) => oc.column('id').doNothing())
       .returningAll()
       .executeTakeFirst();
-    if (!inserted) {
-      throw new InputValidationError('tenant', [{ path: 'id', message: `tenant ${tenantId} exists already; change it with \`ados tenant update ${tenantId}\`` }]);
-    }
-    await auditTenant(tx, tenantId, 'v1:tenant.created', 'tenant.created', { by, profile });
-    return recordOf(inserted);
+    if (row) await auditTenant(tx, tenantId, 'v1:tenant.created', 'tenant.created', detail);
+    return row;
   });
+  return inserted ? recordOf(inserted) : undefined;
 }
 
 /**
@@ -137,17 +144,8 @@ export async function ensureTenant(db: Db, tenantId: string, by: string): Promis
   const existing = await getTenant(db, tenantId);
   if (existing) return { tenant: existing, created: false };
   const profile = defaultProfile();
-  const created = await db.transaction().execute(async (tx) => {
-    const inserted = await tx
-      .insertInto('tenants')
-      .values({ id: tenantId, ...columnsOf(profile), version: 1 })
-      .onConflict((oc) => oc.column('id').doNothing())
-      .returningAll()
-      .executeTakeFirst();
-    if (inserted) await auditTenant(tx, tenantId, 'v1:tenant.created', 'tenant.created', { by, profile, defaults: true });
-    return inserted;
-  });
-  return created ? { tenant: recordOf(created), created: true } : { tenant: await requireTenant(db, tenantId), created: false };
+  const created = await insertTenant(db, tenantId, profile, { by, profile, defaults: true });
+  return created ? { tenant: created, created: true } : { tenant: await requireTenant(db, tenantId), created: false };
 }
 
 /**

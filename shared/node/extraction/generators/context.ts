@@ -1,4 +1,4 @@
-import { canonicalJson } from '../../../contract/extraction/canonical';
+import { canonicalJson } from '../../../contract/canonical';
 import { agentSlug, retentionToDays, type AgentSchema } from '../../../contract/extraction/schema';
 import type { GeneratorVersions } from './version';
 
