@@ -10,16 +10,19 @@ import type { CapabilityDefinition } from './capabilities/define';
 import { runCapability, type CapabilityHostDeps } from './capabilities/run-capability';
 import { extract } from './extraction/capability';
 import { createExtractionWorkerActivities } from './extraction/extract';
+import { createRemediationProcessActivities } from './remediation/process-actions';
 
 /** Every built-in capability's definition: BUILT_IN_DEFINITIONS plus the ones that live with their kind. */
 export const BUILT_INS: readonly CapabilityDefinition<any, any>[] = [...BUILT_IN_DEFINITIONS, extract];
 
 /**
  * Activities a capability's queue serves besides its plan-task activity: `extract` also serves
- * `extractAgent`, the per-agent activity of the schemaExtraction workflow.
+ * `extractAgent`, the per-agent activity of the schemaExtraction workflow; `deploy.process` the remediationRun's
+ * actions on the services it deployed (activities/remediation/process-actions.ts).
  */
 const EXTRA_ACTIVITIES: Record<string, (deps: CapabilityHostDeps) => Record<string, (...args: never[]) => Promise<unknown>>> = {
   extract: (deps) => createExtractionWorkerActivities(deps),
+  'deploy.process': () => createRemediationProcessActivities(),
 };
 
 export type CapabilityActivity = (request: CapabilityRequest) => Promise<CapabilityResult>;

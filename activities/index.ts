@@ -1,8 +1,14 @@
+import type { Client } from '@temporalio/client';
 import type { Db } from '../shared/node/db';
 import { createAuditActivities } from './common/audit-activities';
 import { createDeliveryControlActivities } from './delivery/control-activities';
 import { createRoutingActivities, type TemporalDeps } from './delivery/routing-activities';
 import { createExtractionControlActivities } from './extraction/control-activities';
+import { createGovernanceActivities } from './common/governance-activities';
+import { createRemediationControlActivities } from './remediation/control-activities';
+import { createTaskRuntimeControlActivities } from './task-runtime/control-activities';
+import { createBackpressureActivities } from './tenancy/backpressure';
+import { createTenantGateActivities } from './tenancy/gate-activities';
 
 export interface ControlActivityDeps {
   db: Db;
@@ -11,6 +17,8 @@ export interface ControlActivityDeps {
    * of delivery runs ("no worker polls capability X"). Optional: without it those reports say "not checked".
    */
   temporal?: TemporalDeps;
+  /** A Temporal client on the worker's connection, for the tenant gate (signal-with-start, describing holders). */
+  client?: Client;
 }
 
 /** Control-plane activities (everything that touches the database), served on the control queue. */
@@ -20,6 +28,11 @@ export function createActivities(deps: ControlActivityDeps) {
     ...createDeliveryControlActivities(deps.db),
     ...createRoutingActivities(deps.temporal),
     ...createExtractionControlActivities(deps.db),
+    ...createGovernanceActivities(deps.db),
+    ...createRemediationControlActivities(deps.db),
+    ...createTaskRuntimeControlActivities(deps.db),
+    ...createBackpressureActivities(deps.temporal),
+    ...createTenantGateActivities({ db: deps.db, client: deps.client }),
   };
 }
 

@@ -3,11 +3,15 @@ import { runProgram } from '../shared/node/command-line';
 import { registerApprovalCommands } from './commands/approve';
 import { registerCapabilitiesCommand } from './commands/capabilities';
 import { registerApproverCommands } from './commands/approver';
+import { registerAuditCommand } from './commands/audit';
 import { registerExtractionCommands } from './commands/extract';
+import { registerFreezeCommands } from './commands/freeze';
+import { registerIncidentCommands } from './commands/incident';
 import { registerPendingCommand } from './commands/pending';
 import { registerReleaseCommands } from './commands/release';
 import { registerResolveCommand } from './commands/resolve';
 import { registerRunCommands } from './commands/run';
+import { registerRuntimeCommands } from './commands/runtime';
 import { registerTenantCommands } from './commands/tenant';
 import { registerWorkersCommand } from './commands/workers';
 import { exitCodeFor } from './exit-codes';
@@ -30,6 +34,7 @@ export function buildProgram(): Command {
   registerRunCommands(program);
   registerApprovalCommands(program);
   registerApproverCommands(program);
+  registerAuditCommand(program);
   registerPendingCommand(program);
   registerResolveCommand(program);
   registerWorkersCommand(program);
@@ -37,6 +42,9 @@ export function buildProgram(): Command {
   registerReleaseCommands(program);
   registerExtractionCommands(program);
   registerTenantCommands(program);
+  registerRuntimeCommands(program);
+  registerIncidentCommands(program);
+  registerFreezeCommands(program);
   program.configureHelp({
     visibleCommands(command) {
       const listed = Help.prototype.visibleCommands.call(this, command);

@@ -5,10 +5,12 @@ import type { DeliveryRun } from '../shared/contract/delivery/input';
 import { deliveryStatusQuery, type DeliveryResult, type DeliveryStatus } from '../shared/contract/delivery/status';
 import { AdosAwaitingApproval, AdosKind, AdosStage, AdosTenant } from '../shared/contract/search-attributes';
 import { controlTaskQueue } from '../shared/contract/task-queues';
+import { tenantPriority, type AdmittedLimits } from '../shared/contract/tenancy/priority';
 import { InputValidationError, issuesFromZod } from '../shared/contract/validation';
 import { deliveryWorkflowId } from '../shared/contract/workflow-ids';
 import { type AdosConfig, webUiWorkflowUrl } from '../shared/node/config';
 import { prepareDeliveryRun, readRegistrations } from './capabilities';
+import { withTenantApprovalPolicy } from './approvers';
 import { messageFailure, RunNotFoundError } from './common/run-errors';
 
 /** A delivery run just started: its workflow ID, first run ID and Web UI link. */
@@ -41,18 +43,24 @@ export function deliverySummary(run: DeliveryRun): { staticSummary: string; stat
 
 /**
  * Validates (refusing bad input before anything starts), asks `admit` (the tenant's admission, client/tenancy.ts
- * admitDeliveryRun; it throws to refuse), then starts the run with its search attributes.
+ * admitDeliveryRun; it throws to refuse), then starts the run with its search attributes and its tenant's priority.
  */
-export async function startDeliveryRun(client: Client, config: AdosConfig, raw: unknown, admit?: (run: DeliveryRun, workflowId: string) => Promise<unknown>): Promise<StartedRun> {
+export async function startDeliveryRun(
+  client: Client,
+  config: AdosConfig,
+  raw: unknown,
+  admit?: (run: DeliveryRun, workflowId: string) => Promise<AdmittedLimits | void>,
+): Promise<StartedRun> {
   // Against the built-in and the registered capabilities (DATABASE_URL), task inputs included.
-  const run: DeliveryRun = prepareDeliveryRun(raw, await readRegistrations(config));
+  const run: DeliveryRun = prepareDeliveryRun(await withTenantApprovalPolicy(config, raw), await readRegistrations(config));
   const workflowId = deliveryWorkflowId(run.tenantId, run.runId);
-  await admit?.(run, workflowId);
+  const admitted = await admit?.(run, workflowId);
   try {
     const handle = await client.workflow.start('deliveryRun', {
       taskQueue: controlTaskQueue(config.taskQueuePrefix),
       workflowId,
       args: [run],
+      priority: tenantPriority(run.tenantId, admitted?.tenant.profile.limits),
       ...deliverySummary(run),
       typedSearchAttributes: [
         { key: AdosTenant, value: run.tenantId },

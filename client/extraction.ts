@@ -17,6 +17,7 @@ import { parseSchemaText } from '../shared/contract/extraction/syntax';
 import { validateSchemaSet, type SchemaIssue, type SchemaSetReport, type SchemaSource } from '../shared/contract/extraction/validate';
 import { AdosAwaitingApproval, AdosKind, AdosStage, AdosTenant } from '../shared/contract/search-attributes';
 import { controlTaskQueue } from '../shared/contract/task-queues';
+import { tenantPriority, type AdmittedLimits } from '../shared/contract/tenancy/priority';
 import { InputValidationError } from '../shared/contract/validation';
 import { EXTRACTION_SET_PATTERN, extractionWorkflowId } from '../shared/contract/workflow-ids';
 import { type AdosConfig, webUiWorkflowUrl } from '../shared/node/config';
@@ -94,17 +95,23 @@ export function extractionWorkflowIdFor(input: Pick<ExtractionInput, 'tenantId' 
  * Validates, asks `admit` (the tenant's admission, client/tenancy.ts admitExtraction; it throws to refuse), then
  * starts `schemaExtraction` (or attaches to the run of the same set already in progress).
  */
-export async function startExtraction(client: Client, config: AdosConfig, raw: ExtractionInput, admit?: (request: ExtractionInput, workflowId: string) => Promise<unknown>): Promise<StartedExtraction> {
+export async function startExtraction(
+  client: Client,
+  config: AdosConfig,
+  raw: ExtractionInput,
+  admit?: (request: ExtractionInput, workflowId: string) => Promise<AdmittedLimits | void>,
+): Promise<StartedExtraction> {
   const checked = validateExtractionInput(raw);
   if (!checked.ok) throw new InputValidationError('extraction', checked.issues);
   const request = checked.value;
   const workflowId = extractionWorkflowIdFor(request);
-  await admit?.(request, workflowId);
+  const admitted = await admit?.(request, workflowId);
   try {
     const handle = await client.workflow.start('schemaExtraction', {
       taskQueue: controlTaskQueue(config.taskQueuePrefix),
       workflowId,
       args: [raw],
+      priority: tenantPriority(request.tenantId, admitted?.tenant.profile.limits),
       staticSummary: `${request.tenantId}: extract ${request.documents.length} agent schema${request.documents.length === 1 ? '' : 's'} of set ${request.setName}`,
       staticDetails: request.documents.map((d) => `- ${d.file}`).join('\n'),
       typedSearchAttributes: [

@@ -1,10 +1,12 @@
 /** The typed client API for tenants (README, "Tenants"); `ados tenant` and admission at `ados run start` use it. */
-import type { Client } from '@temporalio/client';
+import { type Client, WorkflowNotFoundError } from '@temporalio/client';
 import { budgetAlerts, budgetStanding, type BudgetAlert, type WindowSpend, type WindowStanding } from '../shared/contract/tenancy/budget';
 import type { DeliveryRun } from '../shared/contract/delivery/input';
 import type { ExtractionInput } from '../shared/contract/extraction/messages';
 import { AdosTenant } from '../shared/contract/search-attributes';
-import { type AdosConfig, loadTenancyConfig } from '../shared/node/config';
+import { tenantGateRefreshSignal } from '../shared/contract/tenancy/gate';
+import { tenantGateWorkflowId } from '../shared/contract/workflow-ids';
+import { type AdosConfig, loadBackpressureConfig, loadTenancyConfig } from '../shared/node/config';
 import type { Db } from '../shared/node/db';
 import { createLogger } from '../shared/node/logger';
 import { admitRun, type AdmissionOptions, type Admitted } from '../shared/node/tenancy/admission';
@@ -62,13 +64,31 @@ export async function cancelTenantRuns(client: Client, tenantId: string): Promis
 }
 
 /**
- * Runs `fn` with admission open: the database (DATABASE_URL, required: admission reads the tenant's profile and
- * spend), a pino logger for alerts and refusals, and ADOS_REQUIRE_TENANTS.
+ * Tells the tenant's gate to re-read the profile (after `ados tenant update`): 'refreshed', or 'not running' when
+ * there is no gate (the next one reads the profile when it starts).
  */
-export async function withAdmission<T>(config: AdosConfig, fn: (admission: AdmissionOptions) => Promise<T>): Promise<T> {
-  const database = await openCliDatabase(config, 'admission (the tenant\'s budget and active flag)');
+export async function refreshTenantGate(client: Client, tenantId: string): Promise<'refreshed' | 'not running'> {
   try {
-    return await fn({ db: database.db, logger: createLogger('ados-admission', config.logLevel), requireTenants: loadTenancyConfig().requireTenants });
+    await client.workflow.getHandle(tenantGateWorkflowId(tenantId)).signal(tenantGateRefreshSignal);
+    return 'refreshed';
+  } catch (error) {
+    if (error instanceof WorkflowNotFoundError) return 'not running';
+    throw error;
+  }
+}
+
+/**
+ * Runs `fn` with admission open: the database (DATABASE_URL, required: admission reads the tenant's profile and
+ * spend), a pino logger for alerts and refusals, ADOS_REQUIRE_TENANTS, and with `client` the backpressure check of
+ * the run's task queues (ADOS_BACKPRESSURE_*).
+ */
+export async function withAdmission<T>(config: AdosConfig, fn: (admission: AdmissionOptions) => Promise<T>, client?: Client): Promise<T> {
+  const database = await openCliDatabase(config, 'admission (the tenant\'s budget and active flag)');
+  const backpressure = client
+    ? { temporal: { workflowService: client.workflowService, namespace: config.temporalNamespace }, taskQueuePrefix: config.taskQueuePrefix, thresholds: loadBackpressureConfig() }
+    : undefined;
+  try {
+    return await fn({ db: database.db, logger: createLogger('ados-admission', config.logLevel), requireTenants: loadTenancyConfig().requireTenants, backpressure });
   } finally {
     await database.close();
   }
@@ -76,10 +96,12 @@ export async function withAdmission<T>(config: AdosConfig, fn: (admission: Admis
 
 /** The `admit` of startDeliveryRun: the run's maximum cost is its plan's goal.maxCost. */
 export function admitDeliveryRun(admission: AdmissionOptions): (run: DeliveryRun, workflowId: string) => Promise<Admitted> {
-  return (run, workflowId) => admitRun(admission, { tenantId: run.tenantId, kind: 'delivery', workflowId, maxCost: run.goal.maxCost, requestedBy: run.requestedBy });
+  return (run, workflowId) =>
+    admitRun(admission, { tenantId: run.tenantId, kind: 'delivery', workflowId, maxCost: run.goal.maxCost, requestedBy: run.requestedBy, capabilities: run.plan.tasks.map((t) => t.capability) });
 }
 
 /** The `admit` of startExtraction: an extraction declares no maximum cost, so it is refused only once a budget is spent. */
 export function admitExtraction(admission: AdmissionOptions): (request: ExtractionInput, workflowId: string) => Promise<Admitted> {
-  return (request, workflowId) => admitRun(admission, { tenantId: request.tenantId, kind: 'extraction', workflowId, maxCost: 0, requestedBy: request.requestedBy });
+  return (request, workflowId) =>
+    admitRun(admission, { tenantId: request.tenantId, kind: 'extraction', workflowId, maxCost: 0, requestedBy: request.requestedBy, capabilities: ['extract'] });
 }

@@ -18,7 +18,7 @@ import { ensureSearchAttributes } from '../workers/search-attributes';
 import { listPending } from '../client/common/pending';
 import { startDeliveryRun } from '../client/delivery';
 import { readInputFile } from '../client/plan-file';
-import { PROJECT_ROOT, temporalCliPath } from './toolchain';
+import { devServerDynamicConfigArgs, PROJECT_ROOT, temporalCliPath } from './toolchain';
 
 let stopping = false;
 const say = (line: string) => process.stdout.write(`[ados] ${line}\n`);
@@ -95,6 +95,7 @@ async function main(): Promise<void> {
     '--db-filename', join(dataDir, 'temporal.db'),
     '--log-level', 'warn',
     ...ADOS_SEARCH_ATTRIBUTES.flatMap((key) => ['--search-attribute', `${key.name}=${key.type === 'BOOL' ? 'Bool' : 'Keyword'}`]),
+    ...devServerDynamicConfigArgs(),
   ]);
   const connection = await waitFor('Temporal', () => Connection.connect({ address: config.temporalAddress, connectTimeout: '1s' }), 60_000);
   await waitFor('Temporal namespace', () => connection.workflowService.getSystemInfo({}), 30_000);

@@ -65,3 +65,19 @@ export function pgBinDir(): string {
   existingExecutable('pg_ctl', path.join(dir, 'pg_ctl'));
   return dir;
 }
+
+/**
+ * Dynamic config every Temporal dev server ADOS starts runs with (README, "Priority and fairness"): Task Queue
+ * Priority (`matching.useNewMatcher`) and Fairness (`matching.enableFairness`, which implies the new matcher), both
+ * off by default on Server 1.29 (common/dynamicconfig/constants.go of v1.29.1). `matching.priorityLevels` keeps its
+ * default of 5 (TEMPORAL_PRIORITY_LEVELS).
+ */
+export const DEV_SERVER_DYNAMIC_CONFIG: Readonly<Record<string, boolean | number | string>> = {
+  'matching.useNewMatcher': true,
+  'matching.enableFairness': true,
+};
+
+/** DEV_SERVER_DYNAMIC_CONFIG as `temporal server start-dev` arguments (values are JSON). */
+export function devServerDynamicConfigArgs(config: Readonly<Record<string, boolean | number | string>> = DEV_SERVER_DYNAMIC_CONFIG): string[] {
+  return Object.entries(config).flatMap(([key, value]) => ['--dynamic-config-value', `${key}=${JSON.stringify(value)}`]);
+}

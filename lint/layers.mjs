@@ -22,7 +22,13 @@ import { fileURLToPath } from 'node:url';
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 
 /** The kinds of work (DESIGN.md); a new kind is added here. */
-export const KINDS = ['delivery', 'extraction'];
+export const KINDS = ['delivery', 'extraction', 'tenancy', 'task-runtime', 'remediation'];
+
+/**
+ * Kinds whose Node library (shared/node/<kind>/) every kind and the common code may use: tenancy admits, scopes and
+ * bills the runs of every kind, while its own workflow (the tenant gate) stays its internals like any kind's.
+ */
+export const CROSS_CUTTING_KINDS = ['tenancy'];
 
 /** What each production area may import besides itself. */
 const MAY_IMPORT = {
@@ -87,7 +93,8 @@ export function layerProblem(source, target, typeOnly) {
     }
   }
   // A kind's contract is its public face; its other files are its internals.
-  const internalKind = target.area === 'shared/contract' ? undefined : target.kind;
+  const publicPart = target.area === 'shared/contract' || (target.area === 'shared/node' && CROSS_CUTTING_KINDS.includes(target.kind));
+  const internalKind = publicPart ? undefined : target.kind;
   if (source.kind && internalKind && source.kind !== internalKind) {
     return `${source.kind} code may not import ${internalKind}'s files: one kind never imports another (only its contract, shared/contract/${internalKind}/); move what both use to a common module (workflows/common/, activities/common/, client/common/, shared/node/ or shared/contract/)`;
   }

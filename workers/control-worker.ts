@@ -1,3 +1,4 @@
+import { Client } from '@temporalio/client';
 import type { Duration } from '@temporalio/common';
 import { type NativeConnection, Worker, type WorkflowBundleOption } from '@temporalio/worker';
 import { createActivities } from '../activities';
@@ -26,7 +27,11 @@ export function createControlWorker(options: ControlWorkerOptions): Promise<Work
       ? { workflowBundle: options.workflowBundle }
       : { workflowsPath: require.resolve('../workflows') }),
     // The worker's own connection also serves Temporal's API to the routing activities (DescribeTaskQueue).
-    activities: createActivities({ db: options.db, temporal: { workflowService: options.connection.workflowService, namespace: options.namespace } }),
+    activities: createActivities({
+      db: options.db,
+      temporal: { workflowService: options.connection.workflowService, namespace: options.namespace },
+      client: new Client({ connection: options.connection, namespace: options.namespace }),
+    }),
     shutdownGraceTime: options.shutdownGraceTime ?? '30s',
   });
 }

@@ -42,6 +42,9 @@ export function judgeDecision(
   if (decision.decision === 'approve' && decision.approver === state.requestedBy) {
     return { counts: false, reason: `"${decision.approver}" requested this run and cannot approve it` };
   }
+  if (decision.decision === 'approve' && state.policy.authors?.includes(decision.approver)) {
+    return { counts: false, reason: `"${decision.approver}" wrote this plan (approval.authors) and cannot approve it` };
+  }
   if (decision.decision === 'approve' && state.approvedBy.includes(decision.approver)) {
     return { counts: false, reason: `"${decision.approver}" has already approved; each approver counts once` };
   }
@@ -56,6 +59,21 @@ export function outcomeAfter(
 ): ApprovalGateOutcome | undefined {
   if (decision === 'reject') return 'rejected';
   return approvedBy.length >= policy.quorum ? 'approved' : undefined;
+}
+
+/** The roles through which an approver counts under a policy (empty: named, or no roles in the policy). */
+export function rolesOf(policy: ApprovalPolicy | undefined, approver: string): string[] {
+  return Object.entries(policy?.roles ?? {})
+    .filter(([, members]) => members.includes(approver))
+    .map(([role]) => role);
+}
+
+/**
+ * The approvals that no longer count when the gate would let the run go on: those given more than `maxAgeMs` before
+ * `now` (workflow time). An approval exactly `maxAgeMs` old still counts.
+ */
+export function lapsedApprovals(approvedAt: ReadonlyMap<string, number>, maxAgeMs: number, now: number): string[] {
+  return [...approvedAt].filter(([, at]) => now - at > maxAgeMs).map(([approver]) => approver);
 }
 
 /** What the signature rule needs to know about the gate. */

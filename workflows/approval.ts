@@ -1,4 +1,4 @@
-import { ApplicationFailure, condition, setHandler, upsertSearchAttributes } from '@temporalio/workflow';
+import { ApplicationFailure, condition, patched, setHandler, upsertSearchAttributes } from '@temporalio/workflow';
 import type { AuditActivities } from '../activities/common/audit-activities';
 import {
   approvalDecisionSchema,
@@ -21,7 +21,7 @@ import { canonicalJson } from '../shared/contract/canonical';
 import { durationToMs } from '../shared/contract/duration';
 import { AdosAwaitingApproval } from '../shared/contract/search-attributes';
 import { formatIssues, issuesFromZod } from '../shared/contract/validation';
-import { judgeDecision, judgeSignature, outcomeAfter, type Judgement } from './approval-rules';
+import { judgeDecision, judgeSignature, lapsedApprovals, outcomeAfter, rolesOf, type Judgement } from './approval-rules';
 import type { AuditTrail } from './common/audit-trail';
 import { sha256Hex, verifyEd25519 } from './common/signature';
 import { fieldOf, recordedText } from './common/untrusted';
@@ -64,6 +64,8 @@ export interface ApprovalGateOptions {
 export class ApprovalGate {
   private isOpen = false;
   private readonly approvedBy: string[] = [];
+  /** When each counted approval was given (workflow time), for the policy's maxAge. */
+  private readonly approvedAt = new Map<string, number>();
   private rejectedBy?: string;
   private readonly decisions: RecordedDecision[] = [];
   private result?: ApprovalGateOutcome;
@@ -96,6 +98,7 @@ export class ApprovalGate {
       policy,
       requestedBy: this.options.requestedBy,
       approvedBy: [...this.approvedBy],
+      ...(this.approvedAt.size > 0 ? { approvedAt: Object.fromEntries([...this.approvedAt].map(([who, at]) => [who, new Date(at).toISOString()])) } : {}),
       rejectedBy: this.rejectedBy,
       decisions: this.decisions.map((d) => ({ ...d })),
       outcome: this.result,
@@ -138,8 +141,12 @@ export class ApprovalGate {
       }
       if (this.result !== 'approved') break;
       const now = await this.takeSubject();
-      if (now.subjectHash === this.subject.subjectHash) break;
-      await this.voidApprovals(now);
+      if (now.subjectHash !== this.subject.subjectHash) {
+        await this.voidApprovals(now);
+        continue;
+      }
+      if (policy.maxAge && (await this.lapseApprovals(policy.maxAge))) continue;
+      break;
     }
     this.isOpen = false;
     upsertSearchAttributes([{ key: AdosAwaitingApproval, value: false }]);
@@ -159,6 +166,7 @@ export class ApprovalGate {
     for (const approver of this.approvedBy) this.voided.push({ approver, subjectHash: before.subjectHash, reason });
     const approvers = [...this.approvedBy];
     this.approvedBy.length = 0;
+    this.approvedAt.clear();
     this.result = undefined;
     this.subject = now;
     await this.options.activities.recordAudit({
@@ -167,12 +175,33 @@ export class ApprovalGate {
     });
   }
 
+  /**
+   * The policy's expiry, applied when the gate would let the run go on: approvals older than `maxAge` no longer count
+   * (audited as `approval.lapsed`) and the gate waits for fresh ones, until the same deadline. True when any lapsed.
+   * Behind a patch: the audit entry is a command histories recorded before expiry existed do not have.
+   */
+  private async lapseApprovals(maxAge: string): Promise<boolean> {
+    const lapsed = lapsedApprovals(this.approvedAt, durationToMs(maxAge), Date.now());
+    if (lapsed.length === 0 || !patched('approval-max-age')) return false;
+    const reason = `approved more than ${maxAge} (the policy's maxAge) before the gate would let the run go on; approve again`;
+    for (const approver of lapsed) {
+      this.voided.push({ approver, subjectHash: this.subject?.subjectHash, reason });
+      this.approvedAt.delete(approver);
+      this.approvedBy.splice(this.approvedBy.indexOf(approver), 1);
+    }
+    this.result = undefined;
+    await this.options.activities.recordAudit({ ...this.options.audit.next('approval.lapsed'), detail: { gate: this.options.gate, approvers: lapsed, maxAge, reason } });
+    return true;
+  }
+
   private validate(raw: unknown): void {
     const parsed = approvalDecisionSchema.safeParse(raw);
     if (!parsed.success) throw new Error(`invalid decision: ${formatIssues(issuesFromZod(parsed.error))}`);
-    const judgement = this.judge(parsed.data);
-    // A key registered since the gate opened is only known after the handler reloads the keys (an activity).
-    if (!judgement.counts && !judgement.unknownKey) throw new Error(judgement.reason);
+    // Only the gate's rules refuse here, writing nothing. A decision whose signature does not count (unsigned where
+    // required, replayed, another tenant's or a revoked key, forged) goes to the handler, which reloads the keys (one
+    // registered since the gate opened counts), records it as approval.ignored with the reason, then refuses it.
+    const rules = judgeDecision(this.rulesState(), parsed.data);
+    if (!rules.counts) throw new Error(rules.reason);
   }
 
   /** The gate's rules, then the signature's. */
@@ -187,12 +216,17 @@ export class ApprovalGate {
     );
   }
 
-  /** Reloads the approvers' keys when a decision is signed with a key the gate has not loaded (rotation). */
+  /**
+   * Reloads the approvers' keys before judging a signed decision, so rotation holds on an open gate: a key registered
+   * since it opened counts, a key revoked since no longer does. Histories from before the patch reloaded only for a
+   * key the gate had not loaded.
+   */
   private async refreshKeysFor(decision: ApprovalDecision): Promise<void> {
     const { signature } = decision;
     const policy = this.options.policy;
     if (!signature || !policy || !this.isOpen) return;
-    if (this.keys.some((k) => k.approver === decision.approver && k.keyId === signature.keyId)) return;
+    const loaded = this.keys.some((k) => k.approver === decision.approver && k.keyId === signature.keyId);
+    if (loaded && !patched('approval-keys-per-decision')) return;
     this.keys = await this.options.activities.loadApproverKeys({ tenantId: this.options.tenantId, approvers: policy.approvers });
   }
 
@@ -241,10 +275,20 @@ export class ApprovalGate {
   private async receive(decision: ApprovalDecision, via: RecordedDecision['via']): Promise<RecordedDecision> {
     const judgement = this.judge(decision);
     const { signature: _signature, ...fields } = decision;
-    const recorded: RecordedDecision = { ...fields, ...signedBy(decision), counted: judgement.counts, via, ...(judgement.counts ? {} : { reason: judgement.reason }) };
+    const roles = rolesOf(this.options.policy, decision.approver);
+    const recorded: RecordedDecision = {
+      ...fields,
+      ...signedBy(decision),
+      ...(roles.length > 0 ? { roles } : {}),
+      counted: judgement.counts,
+      via,
+      ...(judgement.counts ? {} : { reason: judgement.reason }),
+    };
     if (judgement.counts && this.options.policy) {
-      if (decision.decision === 'approve') this.approvedBy.push(decision.approver);
-      else this.rejectedBy = decision.approver;
+      if (decision.decision === 'approve') {
+        this.approvedBy.push(decision.approver);
+        this.approvedAt.set(decision.approver, Date.now());
+      } else this.rejectedBy = decision.approver;
       this.result = outcomeAfter(this.options.policy, this.approvedBy, decision.decision);
     }
     await this.record(recorded);

@@ -1,3 +1,6 @@
 /** The workflow bundle's entry: every workflow type a worker serves. */
 export * from './delivery';
 export * from './extraction';
+export * from './task-runtime';
+export * from './tenancy';
+export * from './remediation';

@@ -14,6 +14,9 @@ export interface AuditEntry {
   auditKey: string;
   event: string;
   detail: unknown;
+  /** The Temporal run and workflow task that made the entry (workflows/common/audit-trail.ts); absent outside a workflow. */
+  workflowRunId?: string;
+  historyEventId?: number;
 }
 
 /** Appends entries; one already recorded (same workflow and key) is left as it is. Returns the keys written. */
@@ -29,6 +32,8 @@ export async function appendAudit(db: Db, entries: AuditEntry | AuditEntry[]): P
         event_key: entry.auditKey,
         event: entry.event,
         detail: toJson(entry.detail),
+        workflow_run_id: entry.workflowRunId ?? null,
+        history_event_id: entry.historyEventId ?? null,
       })),
     )
     .onConflict((oc) => oc.columns(['workflow_id', 'event_key']).doNothing())

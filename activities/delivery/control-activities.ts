@@ -3,10 +3,10 @@ import type { ApprovalSubject } from '../../shared/contract/approval';
 import { canonicalJson } from '../../shared/contract/canonical';
 import type { Db } from '../../shared/node/db';
 import type { AuditRecord } from '../common/audit-activities';
-import { appendAudit, finishRun, insertRun, toJson, type RunRow } from '../common/run-records';
+import { appendAudit, finishRun, insertRun, toJson, type AuditEntry, type RunRow } from '../common/run-records';
 
 /** A delivery run's row in `runs` and its `run.started` audit entry. */
-export interface RunStartedRecord extends RunRow {
+export interface RunStartedRecord extends RunRow, Pick<AuditEntry, 'workflowRunId' | 'historyEventId'> {
   auditKey: string;
 }
 
@@ -91,6 +91,8 @@ export function createDeliveryControlActivities(db: Db) {
           auditKey: record.auditKey,
           event: 'run.started',
           detail: { runId: record.runId, kind: record.kind, requestedBy: record.requestedBy },
+          workflowRunId: record.workflowRunId,
+          historyEventId: record.historyEventId,
         });
       });
     },

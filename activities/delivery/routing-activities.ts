@@ -1,12 +1,8 @@
 import type { CapabilityQueueReport } from '../../shared/contract/routing';
 import { capabilityTaskQueue } from '../../shared/contract/task-queues';
-import { describeCapabilities, type TaskQueueDescriber } from '../../shared/node/task-queue-report';
+import { describeCapabilities, type TemporalDeps } from '../../shared/node/task-queue-report';
 
-/** How the control worker reaches Temporal's own API (its NativeConnection.workflowService). */
-export interface TemporalDeps {
-  workflowService: TaskQueueDescriber;
-  namespace: string;
-}
+export type { TemporalDeps };
 
 export interface DescribeCapabilityQueuesInput {
   capabilities: string[];

@@ -49,6 +49,8 @@ export function createExtractionControlActivities(db: Db, versions: GeneratorVer
             auditKey: record.auditKey,
             event: record.event,
             detail: { kind: 'extraction', requestedBy: record.requestedBy, agents: record.schemas.map((s) => s.schema.name) },
+            workflowRunId: record.workflowRunId,
+            historyEventId: record.historyEventId,
           },
           ...record.migrations.map((m) => ({
             workflowId: record.workflowId,

@@ -1,14 +1,71 @@
 import type { Command } from 'commander';
 import { z } from 'zod';
+import { APPROVAL_SIGNATURE_MODES, APPROVER_ROLE_PATTERN, type TenantApprovals, type TenantGatePolicy } from '../../shared/contract/approval';
+import { durationSchema } from '../../shared/contract/duration';
 import { InputValidationError } from '../../shared/contract/validation';
 import { loadConfig } from '../../shared/node/config';
-import { createApproverKey, listApproverKeys, revokeApproverKey } from '../approvers';
+import { approvalSettings, createApproverKey, listApproverKeys, revokeApproverKey, setProdPolicy, setRoleMember } from '../approvers';
 import { openCliDatabase } from '../common/database';
 import { emit } from '../output';
 
 const tenantFlag = z.string().regex(/^[a-z0-9_]+$/, 'lowercase letters, digits and "_", as in the plan\'s tenantId');
 const approverFlag = z.string().min(1, 'say whose key (--as <user>)').max(200, 'at most 200 characters');
 const keyIdFlag = z.string().regex(/^[0-9a-f]{16}$/, 'a key id: 16 hex digits, as `ados approver list` shows');
+const roleFlag = z.string().regex(APPROVER_ROLE_PATTERN, 'a role name: lowercase letters, digits and "-", starting with a letter (release-manager)');
+const namesFlag = (what: string) =>
+  z
+    .string()
+    .transform((text) => text.split(',').map((name) => name.trim()).filter((name) => name !== ''))
+    .pipe(z.array(z.string().max(200, `${what}: at most 200 characters each`)));
+const policyFlags = {
+  '--approvers': namesFlag('approver ids'),
+  '--roles': namesFlag('role names').pipe(z.array(roleFlag)),
+  '--quorum': z.coerce.number().int('a whole number of at least 1').min(1, 'a whole number of at least 1'),
+  '--timeout': durationSchema,
+  '--signatures': z.enum(APPROVAL_SIGNATURE_MODES, { message: `${APPROVAL_SIGNATURE_MODES.join(' or ')}` }),
+  '--max-age': z.union([z.literal('none').transform(() => null), durationSchema], { message: 'a duration such as "24h", or none' }),
+  '--require-authors': z.enum(['on', 'off'], { message: 'on or off' }).transform((v) => v === 'on'),
+};
+
+interface PolicyOptions {
+  tenant: string;
+  approvers?: string;
+  roles?: string;
+  quorum?: string;
+  timeout?: string;
+  signatures?: string;
+  maxAge?: string;
+  requireAuthors?: string;
+  clear?: boolean;
+  json?: boolean;
+}
+
+/** The policy fields the flags change, each parsed (a bad one is exit 2 naming the flag). */
+function policyChanges(opts: PolicyOptions): Partial<TenantGatePolicy> {
+  const given: Array<[keyof TenantGatePolicy, keyof typeof policyFlags, string | undefined]> = [
+    ['approvers', '--approvers', opts.approvers],
+    ['roles', '--roles', opts.roles],
+    ['quorum', '--quorum', opts.quorum],
+    ['timeout', '--timeout', opts.timeout],
+    ['signatures', '--signatures', opts.signatures],
+    ['maxAge', '--max-age', opts.maxAge],
+    ['requireAuthors', '--require-authors', opts.requireAuthors],
+  ];
+  return Object.fromEntries(given.filter(([, , value]) => value !== undefined).map(([field, name, value]) => [field, flag(policyFlags[name] as z.ZodType<unknown>, name, value)]));
+}
+
+/** A tenant's roles and prod policy as text. */
+export function formatApprovalSettings(tenantId: string, approvals: TenantApprovals): string {
+  const roles = Object.entries(approvals.roles).map(([role, members]) => `  ${role}: ${members.join(', ')}`);
+  const prod = approvals.prod;
+  return [
+    `roles in ${tenantId}:${roles.length === 0 ? ' none (ados approver grant --tenant ' + tenantId + ' --role <role> --as <user>)' : ''}`,
+    ...roles,
+    prod
+      ? `prod policy: ${prod.quorum} of [${[...prod.approvers, ...prod.roles.map((r) => `role ${r}`)].join(', ')}], timeout ${prod.timeout}, signatures ${prod.signatures}, maxAge ${prod.maxAge ?? 'none'}${prod.requireAuthors ? ', plans must name their authors' : ''}`
+      : "prod policy: none (each plan's approval section decides)",
+  ].join('\n');
+}
 
 function flag<T>(schema: z.ZodType<T>, name: string, value: unknown): T {
   const parsed = schema.safeParse(value);
@@ -25,7 +82,10 @@ async function withDatabase<T>(why: string, fn: (db: Awaited<ReturnType<typeof o
   }
 }
 
-/** `ados approver keygen|list|revoke`: the approvers' Ed25519 keys that signed approvals are checked against. */
+/**
+ * `ados approver keygen|list|revoke`: the approvers' Ed25519 keys that signed approvals are checked against;
+ * `grant|ungrant`: their roles in the tenant; `policy`: the tenant's prod approval policy.
+ */
 export function registerApproverCommands(program: Command): void {
   const approver = program.command('approver').description("approvers' signing keys (Ed25519): make, list, revoke");
 
@@ -35,12 +95,58 @@ export function registerApproverCommands(program: Command): void {
     .requiredOption('--tenant <tenant>', 'the tenant whose gates will count the key')
     .requiredOption('--as <user>', 'the approver')
     .option('--key-file <file>', 'where to write the private key (default ~/.config/ados/keys/<tenant>/<user>.pem)')
+    .option('--role <role>', 'also grant the approver this role in the tenant (as ados approver grant)')
     .option('--json', 'print JSON')
-    .action(async (opts: { tenant: string; as: string; keyFile?: string; json?: boolean }) => {
+    .action(async (opts: { tenant: string; as: string; keyFile?: string; role?: string; json?: boolean }) => {
       const tenant = flag(tenantFlag, '--tenant', opts.tenant);
       const who = flag(approverFlag, '--as', opts.as);
-      const created = await withDatabase('ados approver keygen', (db) => createApproverKey(db, tenant, who, opts.keyFile));
-      emit(!!opts.json, created, () => `key ${created.keyId} registered for ${who} in ${tenant}; private key: ${created.keyFile} (ados approve signs with it)`);
+      const role = opts.role === undefined ? undefined : flag(roleFlag, '--role', opts.role);
+      const created = await withDatabase('ados approver keygen', async (db) => {
+        const key = await createApproverKey(db, tenant, who, opts.keyFile);
+        return role ? { ...key, roles: await setRoleMember(db, tenant, role, who, true) } : key;
+      });
+      emit(!!opts.json, created, () => `key ${created.keyId} registered for ${who} in ${tenant}${role ? `, role ${role} granted` : ''}; private key: ${created.keyFile} (ados approve signs with it)`);
+    });
+
+  for (const [name, granted] of [['grant', true], ['ungrant', false]] as const) {
+    approver
+      .command(name)
+      .description(granted ? "give an approver a role in the tenant: a gate whose policy names the role counts them" : 'take a role from an approver (runs already started keep the members they started with)')
+      .requiredOption('--tenant <tenant>', 'the tenant')
+      .requiredOption('--as <user>', 'the approver')
+      .requiredOption('--role <role>', 'the role, e.g. release-manager')
+      .option('--json', 'print JSON')
+      .action(async (opts: { tenant: string; as: string; role: string; json?: boolean }) => {
+        const tenant = flag(tenantFlag, '--tenant', opts.tenant);
+        const who = flag(approverFlag, '--as', opts.as);
+        const role = flag(roleFlag, '--role', opts.role);
+        const roles = await withDatabase(`ados approver ${name}`, (db) => setRoleMember(db, tenant, role, who, granted));
+        emit(!!opts.json, { tenant, role, members: roles[role] ?? [] }, () => `role ${role} in ${tenant}: ${(roles[role] ?? []).join(', ') || 'no members'}`);
+      });
+  }
+
+  approver
+    .command('policy')
+    .description("show or set the tenant's approval policy for prod (no flags: show); plans may strengthen it, never weaken it")
+    .requiredOption('--tenant <tenant>', 'the tenant')
+    .option('--approvers <ids>', 'named approvers, comma-separated (replaces the list)')
+    .option('--roles <roles>', 'roles whose members may approve, comma-separated (replaces the list)')
+    .option('--quorum <n>', 'distinct approvals needed')
+    .option('--timeout <duration>', 'how long the gate waits, e.g. 72h')
+    .option('--signatures <mode>', `${APPROVAL_SIGNATURE_MODES.join(' | ')}`)
+    .option('--max-age <duration>', 'an approval older than this when the gate would let the run go on no longer counts (none: no expiry)')
+    .option('--require-authors <on|off>', "plans must name their authors (approval.authors), who cannot approve them")
+    .option('--clear', 'remove the policy: each plan\'s approval section decides again')
+    .option('--json', 'print JSON')
+    .action(async (opts: PolicyOptions) => {
+      const tenant = flag(tenantFlag, '--tenant', opts.tenant);
+      const changes = policyChanges(opts);
+      const settings = await withDatabase('ados approver policy', async (db) => {
+        if (opts.clear) await setProdPolicy(db, tenant, null);
+        else if (Object.keys(changes).length > 0) await setProdPolicy(db, tenant, changes);
+        return approvalSettings(db, tenant);
+      });
+      emit(!!opts.json, settings, () => formatApprovalSettings(tenant, settings));
     });
 
   approver

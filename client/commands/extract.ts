@@ -135,7 +135,7 @@ export function registerExtractCommand(program: Command): void {
       }
 
       await withClient(async ({ client }) => {
-        const started = await withAdmission(cfg, (admission) => startExtraction(client, cfg, input, admitExtraction(admission)));
+        const started = await withAdmission(cfg, (admission) => startExtraction(client, cfg, input, admitExtraction(admission)), client);
         if (started.attached) await assertRunOfTenant(client, started.workflowId, input.tenantId);
         if (!opts.json) {
           process.stdout.write(

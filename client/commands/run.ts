@@ -3,13 +3,15 @@ import type { Command } from 'commander';
 import { resolveCommand } from '../../shared/contract/delivery/escalation';
 import type { DeliveryResult, DeliveryStatus } from '../../shared/contract/delivery/status';
 import { getDeliveryResult, getDeliveryStatus, startDeliveryRun } from '../delivery';
+import { withTenantApprovalPolicy } from '../approvers';
 import { assertRunOfTenant, scopeToRun, TENANT_OPTION_HELP } from '../common/tenant-scope';
 import { admitDeliveryRun, withAdmission } from '../tenancy';
-import { loadConfig, loadTenancyConfig } from '../../shared/node/config';
+import { loadBackpressureConfig, loadConfig, loadTenancyConfig } from '../../shared/node/config';
 import { prepareDeliveryRun, readRegistrations } from '../capabilities';
 import { TenantRefusedError } from '../../shared/node/tenancy/admission';
 import { emit } from '../output';
 import { readInputFile } from '../plan-file';
+import { explainRun, formatWhy } from '../run-why';
 import { withClient } from './context';
 
 function freshRunId(): string {
@@ -74,12 +76,12 @@ export function registerRunCommands(program: Command): void {
         requestedBy: opts.requestedBy ?? raw?.requestedBy ?? userInfo().username,
       };
       // Refuse a bad plan before connecting to Temporal, so that it is reported (exit 2) even with no server.
-      const prepared = prepareDeliveryRun(input, await readRegistrations(loadConfig()));
+      const prepared = prepareDeliveryRun(await withTenantApprovalPolicy(loadConfig(), input), await readRegistrations(loadConfig()));
       if (!opts.tenant && scope && prepared.tenantId !== scope) {
         throw new TenantRefusedError(`${opts.file} is a plan of tenant ${prepared.tenantId}, but ADOS_TENANT scopes this shell to ${scope}; refused (--tenant names the tenant explicitly)`);
       }
       await withClient(async ({ client, config }) => {
-        const started = await withAdmission(config, (admission) => startDeliveryRun(client, config, input, admitDeliveryRun(admission)));
+        const started = await withAdmission(config, (admission) => startDeliveryRun(client, config, input, admitDeliveryRun(admission)), client);
         emit(!!opts.json && !opts.wait, started, () =>
           [`started ${started.workflowId}`, `  Web UI:  ${started.webUrl}`, `  status:  ados run status ${started.workflowId} --tenant ${prepared.tenantId}`].join('\n'),
         );
@@ -102,6 +104,22 @@ export function registerRunCommands(program: Command): void {
         await assertRunOfTenant(client, workflowId, tenant);
         const status = await getDeliveryStatus(client, workflowId);
         emit(!!opts.json, status, () => formatStatus(status));
+      });
+    });
+
+  run
+    .command('why')
+    .description('say why a run waits: approval, its tenant gate, queues with no worker, backpressure (one line each)')
+    .argument('<workflowId>', 'e.g. delivery-acme-20261122-ab12')
+    .option('--tenant <id>', TENANT_OPTION_HELP)
+    .option('--json', 'print JSON')
+    .action(async (workflowId: string, opts: { tenant?: string; json?: boolean }) => {
+      const tenant = scopeToRun(workflowId, opts.tenant);
+      const thresholds = loadBackpressureConfig();
+      await withClient(async ({ client, config }) => {
+        await assertRunOfTenant(client, workflowId, tenant);
+        const why = await explainRun(client, config, workflowId, { thresholds });
+        emit(!!opts.json, why, () => formatWhy(why));
       });
     });
 

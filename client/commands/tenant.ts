@@ -8,7 +8,7 @@ import { createTenant, deactivateTenant, forkPolicy, listTenants, updateTenant, 
 import { openCliDatabase } from '../common/database';
 import { emit } from '../output';
 import { readInputFile } from '../plan-file';
-import { cancelTenantRuns, tenantReport, type TenantReport } from '../tenancy';
+import { cancelTenantRuns, refreshTenantGate, tenantReport, type TenantReport } from '../tenancy';
 import { withClient } from './context';
 
 /** The profile flags of `create` and `update`, as commander hands them over (text). */
@@ -21,6 +21,10 @@ interface ProfileFlags {
   maxTasksPerAgent?: string;
   priority?: string;
   fairnessWeight?: string;
+  runStartsPerMinute?: string;
+  runStartBurst?: string;
+  taskStartsPerMinute?: string;
+  taskStartBurst?: string;
   plannerPolicy?: string;
   toolPolicy?: string;
   agentPolicy?: string;
@@ -41,6 +45,10 @@ const FLAG_OF: Record<string, string> = {
   'limits.maxConcurrentTasksPerAgent': '--max-tasks-per-agent',
   'limits.priority': '--priority',
   'limits.fairnessWeight': '--fairness-weight',
+  'limits.runStartsPerMinute': '--run-starts-per-minute',
+  'limits.runStartBurst': '--run-start-burst',
+  'limits.agentTaskStartsPerMinute': '--task-starts-per-minute',
+  'limits.agentTaskStartBurst': '--task-start-burst',
   'policies.planner': '--planner-policy',
   'policies.tool': '--tool-policy',
   'policies.agent': '--agent-policy',
@@ -87,6 +95,10 @@ function patchFromFlags(flags: ProfileFlags): TenantProfilePatch {
       maxConcurrentTasksPerAgent: number(flags.maxTasksPerAgent, 'limits.maxConcurrentTasksPerAgent'),
       priority: number(flags.priority, 'limits.priority'),
       fairnessWeight: number(flags.fairnessWeight, 'limits.fairnessWeight'),
+      runStartsPerMinute: number(flags.runStartsPerMinute, 'limits.runStartsPerMinute'),
+      runStartBurst: number(flags.runStartBurst, 'limits.runStartBurst'),
+      agentTaskStartsPerMinute: number(flags.taskStartsPerMinute, 'limits.agentTaskStartsPerMinute'),
+      agentTaskStartBurst: number(flags.taskStartBurst, 'limits.agentTaskStartBurst'),
     },
     policies: Object.fromEntries(POLICY_NAMES.map((name) => [name, policy(flags[`${name}Policy`], `policies.${name}`)])),
     metaLearning: onOff(flags.metaLearning, 'metaLearning'),
@@ -132,6 +144,7 @@ export function formatProfile(id: string, profile: TenantProfile): string[] {
     `tenant ${id}${profile.displayName ? ` (${profile.displayName})` : ''}: ${profile.active ? 'active' : 'DEACTIVATED (new runs are refused)'}`,
     `  budget:   ${limitText(budget.perDay, budget.unit)} per day, ${limitText(budget.perMonth, budget.unit)} per month`,
     `  limits:   ${limits.maxConcurrentRuns} concurrent runs, ${limits.maxConcurrentTasksPerAgent} concurrent tasks per agent, priority ${limits.priority}, fairness weight ${limits.fairnessWeight}`,
+    `  rates:    ${limits.runStartsPerMinute} run starts/min (burst ${limits.runStartBurst}), ${limits.agentTaskStartsPerMinute} task starts/min per agent (burst ${limits.agentTaskStartBurst})`,
     `  policies: ${POLICY_NAMES.map((name) => `${name} ${JSON.stringify(policies[name])}`).join(', ')}`,
     `  meta-learning: ${profile.metaLearning ? 'on' : 'off'}`,
   ];
@@ -166,6 +179,10 @@ function profileOptions(command: Command): Command {
     .option('--max-tasks-per-agent <n>', 'concurrent tasks per agent (default 2)')
     .option('--priority <1-10>', 'priority, 1 lowest (default 5)')
     .option('--fairness-weight <w>', 'fairness weight, > 0 (default 1)')
+    .option('--run-starts-per-minute <n>', 'run starts per minute, sustained (default 600)')
+    .option('--run-start-burst <n>', 'run starts at once before the rate applies (default 100)')
+    .option('--task-starts-per-minute <n>', 'task starts per minute per agent, sustained (default 6000)')
+    .option('--task-start-burst <n>', 'task starts per agent at once before the rate applies (default 1000)')
     .option('--planner-policy <json|@file>', 'planner policy (a JSON object, or @file.yaml)')
     .option('--tool-policy <json|@file>', 'tool policy')
     .option('--agent-policy <json|@file>', 'agent policy')
@@ -204,7 +221,9 @@ export function registerTenantCommands(program: Command): void {
       const patch = patchFromFlags(flags);
       const tenantIdText = tenantId(id);
       const updated = await withDatabase((db) => withFlagNames(() => updateTenant(db, tenantIdText, patch, by())));
-      emit(!!flags.json, updated, () => [`updated tenant ${updated.id}`, ...formatProfile(updated.id, updated.profile)].join('\n'));
+      // The running gate re-reads its limits; without Temporal the next gate reads them when it starts.
+      const gate = await withClient(({ client }) => refreshTenantGate(client, tenantIdText)).catch((error: unknown) => `not refreshed (${(error as Error).message})`);
+      emit(!!flags.json, { ...updated, gate }, () => [`updated tenant ${updated.id}`, ...formatProfile(updated.id, updated.profile), `  tenant gate: ${gate}`].join('\n'));
     });
 
   tenant

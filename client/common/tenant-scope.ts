@@ -7,7 +7,7 @@ import { type Client, WorkflowNotFoundError } from '@temporalio/client';
 import { tenantIdSchema } from '../../shared/contract/tenancy/profile';
 import { AdosTenant } from '../../shared/contract/search-attributes';
 import { InputValidationError } from '../../shared/contract/validation';
-import { parseDeliveryWorkflowId, parseExtractionWorkflowId } from '../../shared/contract/workflow-ids';
+import { parseDeliveryWorkflowId, parseExtractionWorkflowId, parseRemediationWorkflowId, parseTaskRuntimeWorkflowId } from '../../shared/contract/workflow-ids';
 import { loadTenancyConfig } from '../../shared/node/config';
 import { TenantRefusedError } from '../../shared/node/tenancy/admission';
 import { RunNotFoundError } from './run-errors';
@@ -29,9 +29,9 @@ export function scopedTenant(flag: string | undefined, env: Record<string, strin
   return parsed.data;
 }
 
-/** The tenant a workflow ID names (`delivery-<tenant>-…`, `extraction-<tenant>-…`), or undefined for any other ID. */
+/** The tenant a workflow ID names (`delivery-<tenant>-…`, `extraction-<tenant>-…`, `remediation-<tenant>-…`), or undefined for any other ID. */
 export function tenantOfWorkflowId(workflowId: string): string | undefined {
-  return (parseDeliveryWorkflowId(workflowId) ?? parseExtractionWorkflowId(workflowId))?.tenantId;
+  return (parseDeliveryWorkflowId(workflowId) ?? parseExtractionWorkflowId(workflowId) ?? parseRemediationWorkflowId(workflowId) ?? parseTaskRuntimeWorkflowId(workflowId))?.tenantId;
 }
 
 /**

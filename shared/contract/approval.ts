@@ -4,7 +4,8 @@
  */
 import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
 import { z } from 'zod';
-import { durationSchema } from './duration';
+import { durationSchema, durationToMs } from './duration';
+import { issuesFromZod, type Validated, type ValidationIssue } from './validation';
 
 /** How long a gate waits for its quorum when the policy does not say. */
 export const DEFAULT_APPROVAL_TIMEOUT = '72h';
@@ -16,15 +17,146 @@ export const DEFAULT_APPROVAL_TIMEOUT = '72h';
 export const APPROVAL_SIGNATURE_MODES = ['required', 'optional'] as const;
 export type ApprovalSignatureMode = (typeof APPROVAL_SIGNATURE_MODES)[number];
 
+/** A role name as the tenant's `approvals.roles` registers it (`release-manager`). */
+export const APPROVER_ROLE_PATTERN = /^[a-z][a-z0-9-]{0,62}$/;
+const roleNameSchema = z.string({ message: 'must be a role name' }).regex(APPROVER_ROLE_PATTERN, 'a role name is lowercase letters, digits and "-", starting with a letter (release-manager)');
+const approverIdSchema = z.string({ message: 'must be an approver id' }).min(1, 'an approver id cannot be empty').max(200, 'an approver id has at most 200 characters');
+/** Role → its members; a bad role name is explained (zod's own message for a record key names no rule). */
+const roleMembersSchema = z.record(roleNameSchema, z.array(approverIdSchema), {
+  error: (issue) => (issue.code === 'invalid_key' ? 'a role name is lowercase letters, digits and "-", starting with a letter (release-manager)' : undefined),
+});
+
+/**
+ * The policy a gate enforces, as the run input carries it: resolved when the run starts (the tenant's policy,
+ * strengthened by the plan's `approval` section: effectiveApprovalPolicy), so the workflow reads no configuration.
+ * `approvers` is everyone who may count, role members included; `roles` says which of them are there by a role.
+ */
 export const approvalPolicySchema = z.object({
-  approvers: z
-    .array(z.string().min(1, 'an approver id cannot be empty'))
-    .min(1, 'list at least one approver'),
+  approvers: z.array(approverIdSchema).min(1, 'list at least one approver'),
   quorum: z.number().int('must be a whole number').min(1, 'must be at least 1').default(1),
   timeout: durationSchema.default(DEFAULT_APPROVAL_TIMEOUT),
   signatures: z.enum(APPROVAL_SIGNATURE_MODES, { message: `must be one of ${APPROVAL_SIGNATURE_MODES.join(', ')}` }).default('optional'),
+  /** Role → the approvers above who count as its members (from the tenant's `approvals.roles` at start). */
+  roles: roleMembersSchema.optional(),
+  /** Who wrote the plan: like the requester, they never count as approvers of it (separation of duties). */
+  authors: z.array(approverIdSchema).optional(),
+  /** An approval older than this when the gate would let the run go on no longer counts (it must be given again). */
+  maxAge: durationSchema.optional(),
 });
 export type ApprovalPolicy = z.output<typeof approvalPolicySchema>;
+
+/** The environments a gate stands before: a delivery run waits for approval before prod only. */
+export const GATED_ENVIRONMENTS = ['prod'] as const;
+
+/**
+ * A tenant's policy for the gate before one environment (the profile's `approvals.prod`): named approvers and roles
+ * (any member counts), quorum N of those, timeout, signatures, expiry of an approval (`maxAge`, none by default) and
+ * whether plans must name their authors (who then cannot approve them). A plan may strengthen it, never weaken it.
+ */
+export const tenantGatePolicySchema = z
+  .strictObject({
+    approvers: z.array(approverIdSchema).default([]),
+    roles: z.array(roleNameSchema).default([]),
+    quorum: approvalPolicySchema.shape.quorum,
+    timeout: approvalPolicySchema.shape.timeout,
+    signatures: approvalPolicySchema.shape.signatures,
+    maxAge: durationSchema.nullable().default(null),
+    requireAuthors: z.boolean({ message: 'must be true or false' }).default(false),
+  })
+  .refine((p) => p.approvers.length + p.roles.length > 0, { message: 'name at least one approver or role', path: ['approvers'] });
+export type TenantGatePolicy = z.output<typeof tenantGatePolicySchema>;
+
+/** The tenant profile's `approvals` section: who holds which role, and the policy of each gated environment. */
+export const tenantApprovalsSchema = z
+  .strictObject(
+    {
+      roles: roleMembersSchema.default({}),
+      prod: tenantGatePolicySchema.nullable().default(null),
+    },
+    { error: (issue) => (issue.code === 'unrecognized_keys' ? `only roles and ${GATED_ENVIRONMENTS.join(', ')} (the environments with an approval gate) go here` : undefined) },
+  )
+  .superRefine((approvals, ctx) => {
+    for (const environment of GATED_ENVIRONMENTS) {
+      approvals[environment]?.roles.forEach((role, index) => {
+        if (!(role in approvals.roles)) {
+          ctx.addIssue({ code: 'custom', path: [environment, 'roles', index], message: `no role "${role}" in approvals.roles (ados approver grant --role ${role} --as <user>)` });
+        }
+      });
+    }
+  });
+export type TenantApprovals = z.output<typeof tenantApprovalsSchema>;
+
+/** The plan's `approval` section where a tenant policy applies: every field optional, nothing defaulted, nothing unknown. */
+const planApprovalSchema = z.strictObject({
+  approvers: z.array(approverIdSchema).min(1, 'list at least one approver, or leave approvers out (the tenant policy names them)').optional(),
+  quorum: approvalPolicySchema.shape.quorum.unwrap().optional(),
+  timeout: durationSchema.optional(),
+  signatures: approvalPolicySchema.shape.signatures.unwrap().optional(),
+  maxAge: durationSchema.optional(),
+  authors: z.array(approverIdSchema).optional(),
+});
+
+/** Everyone who may count at a gate: the named approvers and each role's members, once each, in that order. */
+export function eligibleApprovers(policy: Pick<TenantGatePolicy, 'approvers' | 'roles'>, roles: Record<string, readonly string[]>): string[] {
+  return [...new Set([...policy.approvers, ...policy.roles.flatMap((role) => roles[role] ?? [])])];
+}
+
+/**
+ * The policy a delivery run's gate enforces: the tenant's `approvals.prod` (undefined: the tenant has none, the
+ * plan's `approval` section stands alone), with the plan's section allowed only to strengthen it. Refused, with the
+ * field named: an approver the tenant's policy does not allow, a lower quorum, a longer timeout or maxAge, optional
+ * signatures where the tenant requires them, no authors where the tenant requires them; and a policy nobody can meet.
+ */
+export function effectiveApprovalPolicy(
+  tenantId: string,
+  approvals: TenantApprovals,
+  plan: { approval?: unknown; requestedBy: string },
+): Validated<ApprovalPolicy | undefined> {
+  const tenant = approvals.prod;
+  if (!tenant) return { ok: true, value: undefined };
+  const parsed = planApprovalSchema.safeParse(plan.approval ?? {});
+  if (!parsed.success) return { ok: false, issues: issuesFromZod(parsed.error).map((i) => ({ ...i, path: i.path === '(root)' ? 'approval' : `approval.${i.path}` })) };
+  const asked = parsed.data;
+  const issues: ValidationIssue[] = [];
+  const theirs = `tenant ${tenantId}'s prod approval policy`;
+  const weaker = (path: string, message: string) => issues.push({ path: `approval.${path}`, message: `${message}; a plan may strengthen ${theirs}, not weaken it` });
+
+  const allowed = eligibleApprovers(tenant, approvals.roles);
+  const describe = [...(tenant.approvers.length > 0 ? [`approvers ${tenant.approvers.join(', ')}`] : []), ...tenant.roles.map((r) => `role ${r}: ${(approvals.roles[r] ?? []).join(', ') || 'no members'}`)].join('; ');
+  asked.approvers?.forEach((approver, index) => {
+    if (!allowed.includes(approver)) weaker(`approvers[${index}]`, `"${approver}" may not approve under ${theirs} (${describe})`);
+  });
+  if (asked.quorum !== undefined && asked.quorum < tenant.quorum) weaker('quorum', `${asked.quorum} is below the quorum of ${tenant.quorum}`);
+  if (asked.timeout !== undefined && durationToMs(asked.timeout) > durationToMs(tenant.timeout)) weaker('timeout', `${asked.timeout} is longer than the timeout of ${tenant.timeout}`);
+  if (asked.signatures === 'optional' && tenant.signatures === 'required') weaker('signatures', 'optional signatures where they are required');
+  if (asked.maxAge !== undefined && tenant.maxAge !== null && durationToMs(asked.maxAge) > durationToMs(tenant.maxAge)) weaker('maxAge', `${asked.maxAge} is longer than the maxAge of ${tenant.maxAge}`);
+  if (tenant.requireAuthors && (asked.authors ?? []).length === 0) {
+    issues.push({ path: 'approval.authors', message: `required by ${theirs}: name who wrote the plan (they cannot approve it)` });
+  }
+  if (issues.length > 0) return { ok: false, issues };
+
+  const approvers = asked.approvers ?? allowed;
+  const roles = Object.fromEntries(tenant.roles.map((role) => [role, (approvals.roles[role] ?? []).filter((member) => approvers.includes(member))]));
+  const policy: ApprovalPolicy = {
+    approvers,
+    quorum: Math.max(asked.quorum ?? 1, tenant.quorum),
+    timeout: asked.timeout ?? tenant.timeout,
+    signatures: asked.signatures ?? tenant.signatures,
+    ...(tenant.roles.length > 0 ? { roles } : {}),
+    ...(asked.authors ? { authors: asked.authors } : {}),
+    ...((asked.maxAge ?? tenant.maxAge) ? { maxAge: asked.maxAge ?? tenant.maxAge! } : {}),
+  };
+  if (approvers.length === 0) return { ok: false, issues: [{ path: 'approval.approvers', message: `nobody may approve under ${theirs} (${describe}): grant the role to someone (ados approver grant)` }] };
+  const excluded = new Set([plan.requestedBy, ...(policy.authors ?? [])]);
+  const eligible = approvers.filter((a) => !excluded.has(a));
+  if (eligible.length < policy.quorum) {
+    return {
+      ok: false,
+      issues: [{ path: 'approval.quorum', message: `quorum ${policy.quorum} can never be met: only ${eligible.length} eligible approver(s) (${eligible.join(', ') || 'none'}) besides the requester and the plan's authors` }],
+    };
+  }
+  return { ok: true, value: policy };
+}
 
 export const approvalDecisionKindSchema = z.enum(['approve', 'reject']);
 export type ApprovalDecisionKind = z.output<typeof approvalDecisionKindSchema>;
@@ -136,6 +268,8 @@ export interface RecordedDecision {
   /** The subject hash the decision was signed over, and the key that signed it (absent when unsigned). */
   subjectHash?: string;
   keyId?: string;
+  /** The policy's roles the approver holds (absent: named, or a policy without roles). */
+  roles?: string[];
   counted: boolean;
   /** Why a decision did not count; absent when it did. */
   reason?: string;
@@ -150,6 +284,8 @@ export interface ApprovalGateSnapshot {
   policy: ApprovalPolicy;
   requestedBy: string;
   approvedBy: string[];
+  /** Approver → when their counted approval was given (ISO, workflow time): what the policy's maxAge is measured from. */
+  approvedAt?: Record<string, string>;
   rejectedBy?: string;
   decisions: RecordedDecision[];
   outcome?: ApprovalGateOutcome;
@@ -158,7 +294,7 @@ export interface ApprovalGateSnapshot {
   /** What is being approved, and its hash (what `ados approve` signs); set once the gate opens. */
   subject?: ApprovalSubject;
   subjectHash?: string;
-  /** Approvals voided because the subject changed after they were given. */
+  /** Approvals voided because the subject changed after they were given, or lapsed (older than the policy's maxAge). */
   voided?: Array<{ approver: string; subjectHash?: string; reason: string }>;
 }
 

@@ -23,6 +23,11 @@ export function parseDeliveryWorkflowId(workflowId: string): DeliveryWorkflowIdP
   return { tenantId, runId };
 }
 
+/** A tenant's gate (its durable semaphore and rate limits): `tenant-gate-<tenant>`, one per tenant. */
+export function tenantGateWorkflowId(tenantId: string): string {
+  return `tenant-gate-${tenantId}`;
+}
+
 /** Schema extraction runs: `extraction-<tenant>-<set>-<hash8>`, hash8 from the set's canonical content. */
 export const EXTRACTION_SET_PATTERN = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/;
 
@@ -42,4 +47,48 @@ export function parseExtractionWorkflowId(workflowId: string): ExtractionWorkflo
   const [, tenantId, setName, hash8] = match;
   if (!TENANT_ID_PATTERN.test(tenantId) || !EXTRACTION_SET_PATTERN.test(setName)) return undefined;
   return { tenantId, setName, hash8 };
+}
+
+/** Remediation runs: `remediation-<tenant>-<service>-<ts>`, ts the incident's opening time in UTC (`20300101T120000123Z`). */
+export const REMEDIATION_TS_PATTERN = /^\d{8}T\d{9}Z$/;
+
+/** The `<ts>` of a remediation ID from an ISO-8601 time (to the millisecond). */
+export function remediationTimestamp(iso: string): string {
+  return new Date(iso).toISOString().replace(/[-:.]/g, '');
+}
+
+export function remediationWorkflowId(tenantId: string, service: string, openedAt: string): string {
+  return `remediation-${tenantId}-${service}-${remediationTimestamp(openedAt)}`;
+}
+
+export interface RemediationWorkflowIdParts {
+  tenantId: string;
+  service: string;
+  ts: string;
+}
+
+export function parseRemediationWorkflowId(workflowId: string): RemediationWorkflowIdParts | undefined {
+  const match = /^remediation-([^-]+)-(.+)-(\d{8}T\d{9}Z)$/.exec(workflowId);
+  if (!match) return undefined;
+  const [, tenantId, service, ts] = match;
+  if (!TENANT_ID_PATTERN.test(tenantId)) return undefined;
+  return { tenantId, service, ts };
+}
+
+/** Task runtimes: `runtime-<tenant>-<task>`, one per tenant and task; every run of its chain keeps the ID. */
+export function taskRuntimeWorkflowId(tenantId: string, taskId: string): string {
+  return `runtime-${tenantId}-${taskId}`;
+}
+
+export interface TaskRuntimeWorkflowIdParts {
+  tenantId: string;
+  taskId: string;
+}
+
+export function parseTaskRuntimeWorkflowId(workflowId: string): TaskRuntimeWorkflowIdParts | undefined {
+  const match = /^runtime-([^-]+)-(.+)$/.exec(workflowId);
+  if (!match) return undefined;
+  const [, tenantId, taskId] = match;
+  if (!TENANT_ID_PATTERN.test(tenantId) || !RUN_ID_PATTERN.test(taskId)) return undefined;
+  return { tenantId, taskId };
 }

@@ -2,6 +2,7 @@ import { homedir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { z } from 'zod';
 import { DEFAULT_TASK_QUEUE_PREFIX } from '../contract/task-queues';
+import { DEFAULT_BACKPRESSURE_THRESHOLDS, type BackpressureThresholds } from '../contract/tenancy/backpressure';
 import { TENANT_ID_PATTERN } from '../contract/workflow-ids';
 import { DEFAULT_HTTP_ALLOWED_HOSTS, parseAllowedHosts } from './http/allowed-hosts';
 
@@ -172,6 +173,32 @@ export interface TenancyConfig {
 export function loadTenancyConfig(env: Record<string, string | undefined> = process.env): TenancyConfig {
   const e = parseEnv(tenancyEnvSchema, env);
   return { tenant: e.ADOS_TENANT, requireTenants: e.ADOS_REQUIRE_TENANTS === '1' };
+}
+
+/** Three ascending thresholds "warning,critical,overload", e.g. "100,400,1000". */
+const thresholdLadder = (what: string) =>
+  z
+    .string()
+    .regex(/^\s*\d+(\.\d+)?\s*,\s*\d+(\.\d+)?\s*,\s*\d+(\.\d+)?\s*$/, `must be three ${what} "warning,critical,overload", e.g. ${what === 'task counts' ? '100,400,1000' : '30,90,300'}`)
+    .transform((text) => text.split(',').map(Number) as [number, number, number])
+    .refine(([w, c, o]) => w > 0 && w < c && c < o, 'must rise strictly, above 0: warning < critical < overload');
+
+/** Backpressure thresholds (README, "Backpressure"), read by admission and by the control worker. */
+const backpressureEnvSchema = z.object({
+  ADOS_BACKPRESSURE_BACKLOG: thresholdLadder('task counts').optional(),
+  ADOS_BACKPRESSURE_AGE_SECONDS: thresholdLadder('ages in seconds').optional(),
+  ADOS_BACKPRESSURE_RETRY_AFTER_SECONDS: wholeNumber(1, 3600, 'a number of seconds').optional(),
+});
+
+/** The thresholds in force: each variable given replaces its default (DEFAULT_BACKPRESSURE_THRESHOLDS). */
+export function loadBackpressureConfig(env: Record<string, string | undefined> = process.env): BackpressureThresholds {
+  const e = parseEnv(backpressureEnvSchema, env);
+  const ladder = ([warning, critical, overload]: [number, number, number]) => ({ warning, critical, overload });
+  return {
+    backlog: e.ADOS_BACKPRESSURE_BACKLOG ? ladder(e.ADOS_BACKPRESSURE_BACKLOG) : { ...DEFAULT_BACKPRESSURE_THRESHOLDS.backlog },
+    ageSeconds: e.ADOS_BACKPRESSURE_AGE_SECONDS ? ladder(e.ADOS_BACKPRESSURE_AGE_SECONDS) : { ...DEFAULT_BACKPRESSURE_THRESHOLDS.ageSeconds },
+    retryAfterSeconds: e.ADOS_BACKPRESSURE_RETRY_AFTER_SECONDS ?? DEFAULT_BACKPRESSURE_THRESHOLDS.retryAfterSeconds,
+  };
 }
 
 /** The link to one workflow in the Temporal Web UI. */

@@ -22,6 +22,12 @@ export interface TaskQueueDescriber {
   describeTaskQueue(request: DescribeRequest): Promise<DescribeResponse>;
 }
 
+/** How a worker's activities reach Temporal's own API (the control worker's NativeConnection.workflowService). */
+export interface TemporalDeps {
+  workflowService: TaskQueueDescriber;
+  namespace: string;
+}
+
 export type TaskQueueKind = 'activity' | 'workflow';
 
 const QUEUE_TYPE: Record<TaskQueueKind, temporal.api.enums.v1.TaskQueueType> = {

@@ -17,7 +17,7 @@ import net from 'node:net';
 import path from 'node:path';
 import { Connection } from '@temporalio/client';
 import { ADOS_SEARCH_ATTRIBUTES } from '../../shared/contract/search-attributes';
-import { temporalCliPath } from './toolchain';
+import { DEV_SERVER_DYNAMIC_CONFIG, devServerDynamicConfigArgs, temporalCliPath } from './toolchain';
 
 export interface TemporalServerOptions {
   /** SQLite file holding the server's state; created when missing. */
@@ -29,6 +29,8 @@ export interface TemporalServerOptions {
   namespace?: string;
   /** How long to wait for the server to answer, per start. Default 90 s (a busy 2-core machine). */
   startTimeoutMs?: number;
+  /** Dynamic config values; default DEV_SERVER_DYNAMIC_CONFIG (priority and fairness on), `{}` for the server's own defaults. */
+  dynamicConfig?: Readonly<Record<string, boolean | number | string>>;
 }
 
 export interface TemporalServerProcess {
@@ -112,6 +114,7 @@ export async function startTemporalServer(options: TemporalServerOptions): Promi
     '--db-filename', options.dbFile,
     '--log-level', 'warn',
     ...ADOS_SEARCH_ATTRIBUTES.flatMap((key) => ['--search-attribute', `${key.name}=${key.type === 'BOOL' ? 'Bool' : 'Keyword'}`]),
+    ...devServerDynamicConfigArgs(options.dynamicConfig ?? DEV_SERVER_DYNAMIC_CONFIG),
   ];
 
   const server: TemporalServerProcess = {

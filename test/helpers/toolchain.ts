@@ -5,10 +5,20 @@
  * the SDK's default would download a server at run time, which this project never does.
  */
 import { TestWorkflowEnvironment } from '@temporalio/testing';
-import { temporalCliPath, testServerPath } from '../../deploy/toolchain';
+import { devServerDynamicConfigArgs, temporalCliPath, testServerPath } from '../../deploy/toolchain';
 import type { LocalTestWorkflowEnvironmentOptions, TimeSkippingTestWorkflowEnvironmentOptions } from '@temporalio/testing';
 
-export { PROJECT_ROOT, TOOLCHAIN_JSON, readToolchain, temporalCliPath, testServerPath, pgBinDir, type Toolchain } from '../../deploy/toolchain';
+export {
+  DEV_SERVER_DYNAMIC_CONFIG,
+  devServerDynamicConfigArgs,
+  PROJECT_ROOT,
+  TOOLCHAIN_JSON,
+  readToolchain,
+  temporalCliPath,
+  testServerPath,
+  pgBinDir,
+  type Toolchain,
+} from '../../deploy/toolchain';
 
 type DevServerOptions = Omit<NonNullable<LocalTestWorkflowEnvironmentOptions['server']>, 'executable'>;
 
@@ -19,7 +29,10 @@ export type DevServerEnvOptions = Omit<LocalTestWorkflowEnvironmentOptions, 'ser
   searchAttributes?: DevServerOptions['searchAttributes'];
 };
 
-/** Starts a real Temporal dev server (the pinned CLI) for a test; call `env.teardown()` when done. */
+/**
+ * Starts a real Temporal dev server (the pinned CLI) for a test, with priority and fairness on
+ * (DEV_SERVER_DYNAMIC_CONFIG); call `env.teardown()` when done.
+ */
 export async function createDevServerEnv(opts: DevServerEnvOptions = {}): Promise<TestWorkflowEnvironment> {
   const { server, searchAttributes, ...rest } = opts;
   return TestWorkflowEnvironment.createLocal({
@@ -27,6 +40,7 @@ export async function createDevServerEnv(opts: DevServerEnvOptions = {}): Promis
     server: {
       ...server,
       ...(searchAttributes ? { searchAttributes } : {}),
+      extraArgs: [...devServerDynamicConfigArgs(), ...(server?.extraArgs ?? [])],
       executable: { type: 'existing-path', path: temporalCliPath() },
     },
   });

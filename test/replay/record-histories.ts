@@ -18,11 +18,17 @@ import { approveSignal, rejectSignal } from '../../shared/contract/approval';
 import { resolveSignal } from '../../shared/contract/delivery/escalation';
 import type { ExtractionInput } from '../../shared/contract/extraction/messages';
 import type { DeliveryOutcome } from '../../shared/contract/delivery/status';
+import type { RemediationOutcome } from '../../shared/contract/remediation/input';
+import type { TaskRuntimeOutcome } from '../../shared/contract/task-runtime/messages';
 import { controlTaskQueue } from '../../shared/contract/task-queues';
 import { bundleWorkflows, installQuietRuntime, startStack, type AdosStack } from '../helpers/stack';
 import { createTimeSkippingEnv } from '../helpers/toolchain';
 import { brokenBuildRun, exampleRun, PROJECT_EXAMPLES } from '../workflows/fixtures';
+import { APPROVAL_SCENARIOS } from './approval-scenarios';
 import { approvedByAlice, ESCALATION_SCENARIOS } from './escalation-scenarios';
+import { REMEDIATION_SCENARIOS } from './remediation-scenarios';
+import { TASK_RUNTIME_SCENARIOS } from './task-runtime-scenarios';
+import { TENANT_GATE_SCENARIOS } from './tenant-gate-scenarios';
 import { historyToJSON } from './history-json';
 import { HISTORY_SETS_DIR, MAIN_SET, WORKFLOW_IDS_FILE } from './history-sets';
 import { documentOf, INVALID_DIR, layeredDocuments, seedDocuments } from '../helpers/extraction';
@@ -36,9 +42,9 @@ interface Scenario {
   workflowType: string;
   name: string;
   description: string;
-  /** Runs the scenario to its end; returns the workflow id and the outcome it ended with. */
-  run(stack: AdosStack): Promise<{ workflowId: string; outcome: string }>;
-  expected: DeliveryOutcome | 'InvalidDeliveryInput' | 'InvalidExtractionInput' | 'succeeded';
+  /** Runs the scenario to its end; returns the workflow id (and the run to record, else the latest) and its outcome. */
+  run(stack: AdosStack): Promise<{ workflowId: string; runId?: string; outcome: string }>;
+  expected: DeliveryOutcome | 'InvalidDeliveryInput' | 'InvalidExtractionInput' | 'succeeded' | TaskRuntimeOutcome | RemediationOutcome;
 }
 
 const awaitingApproval = (stack: AdosStack, workflowId: string) => stack.waitForStatus(workflowId, (s) => s.stage === 'awaiting_approval');
@@ -46,6 +52,14 @@ const awaitingApproval = (stack: AdosStack, workflowId: string) => stack.waitFor
 const SCENARIOS: Scenario[] = [
   // The approval path by Update and the escalation ladder (test/replay/escalation-scenarios.ts).
   ...ESCALATION_SCENARIOS,
+  // The approval gate's policy: signatures checked per decision, an approval lapsed by maxAge (approval-scenarios.ts).
+  ...APPROVAL_SCENARIOS,
+  // Task runtimes, one spanning a continue-as-new (test/replay/task-runtime-scenarios.ts).
+  ...TASK_RUNTIME_SCENARIOS,
+  // Remediation on real processes: a restart, a cooldown, a noop, prod after approval (remediation-scenarios.ts).
+  ...REMEDIATION_SCENARIOS,
+  // The tenant gate: queued runs, a continue-as-new with a queue, a terminated holder (tenant-gate-scenarios.ts).
+  ...TENANT_GATE_SCENARIOS,
   {
     workflowType: 'deliveryRun',
     name: 'approved-quorum',
@@ -272,9 +286,9 @@ async function main(only: string[]): Promise<void> {
     const workflowIds: Record<string, string> = fs.existsSync(IDS_FILE) ? JSON.parse(fs.readFileSync(IDS_FILE, 'utf8')) : {};
     for (const scenario of chosen) {
       const started = Date.now();
-      const { workflowId, outcome } = await scenario.run(stack);
+      const { workflowId, runId, outcome } = await scenario.run(stack);
       if (outcome !== scenario.expected) throw new Error(`scenario ${scenario.name} ended ${outcome}, expected ${scenario.expected}; nothing written`);
-      const history = await stack.client.workflow.getHandle(workflowId).fetchHistory();
+      const history = await stack.client.workflow.getHandle(workflowId, runId).fetchHistory();
       const type = history.events?.[0]?.workflowExecutionStartedEventAttributes?.workflowType?.name;
       if (type !== scenario.workflowType) throw new Error(`scenario ${scenario.name} ran ${type}, expected ${scenario.workflowType}; nothing written`);
       const file = path.join(HISTORIES_DIR, fileOf(scenario));

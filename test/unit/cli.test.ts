@@ -88,7 +88,7 @@ describe('buildProgram', () => {
     // `ados worker` is the worker process's own program (workers/main.ts): listed in the help, run by client/bin/ados.cjs.
     expect(program.commands.map((c) => c.name())).toEqual(['run', 'approve', 'reject', 'approver', 'pending', 'resolve', 'workers', 'capabilities', 'release', 'extract', 'schema', 'tenant']);
     const run = program.commands.find((c) => c.name() === 'run')!;
-    expect(run.commands.map((c) => c.name())).toEqual(['start', 'status', 'result']);
+    expect(run.commands.map((c) => c.name())).toEqual(['start', 'status', 'why', 'result']);
   });
 
   it('declares the options people rely on', () => {

@@ -44,6 +44,19 @@ export function brokenBuildRun(overrides: Partial<DeliveryRunInput> = {}, tag = 
   return run;
 }
 
+/** A dev-only run of `tasks` (no approval, no cost) for `tenantId`; `overrides` replace top-level fields. */
+export function tasksRun(tenantId: string, runId: string, tasks: DeliveryRunInput['plan']['tasks'], overrides: Partial<DeliveryRunInput> = {}): DeliveryRunInput {
+  return {
+    tenantId,
+    runId,
+    requestedBy: 'carol',
+    goal: { type: 'build', complexity: 'low', risk: 'low', maxCost: 0 },
+    environments: ['dev'],
+    plan: { tasks },
+    ...overrides,
+  };
+}
+
 export async function auditEvents(db: Db, workflowId: string): Promise<Array<{ key: string; event: string; detail: Record<string, unknown> }>> {
   const rows = await db.selectFrom('audit_log').selectAll().where('workflow_id', '=', workflowId).orderBy('event_key').execute();
   return rows.map((row) => ({ key: row.event_key, event: row.event, detail: row.detail as Record<string, unknown> }));

@@ -3,17 +3,14 @@
  * activities against PGlite. Keys are made with node:crypto and registered in `approver_keys`, the CLI's client API
  * signs (client/common/approval.ts signedDecision), and the workflow verifies in pure code before counting.
  */
-import fs from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
-import { WorkflowUpdateFailedError } from '@temporalio/client';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import type { WorkflowBundle } from '@temporalio/worker';
 import { decide, signedDecision } from '../../client/common/approval';
 import { approvalQuery, approveSignal, type ApprovalDecision } from '../../shared/contract/approval';
-import { generateKeyFile, registerKey, revokeKey } from '../../shared/node/approvals/keys';
+import { revokeKey } from '../../shared/node/approvals/keys';
 import { eventually } from '../helpers/eventually';
 import { useTimeSkippingStack, type AdosStack } from '../helpers/stack';
+import { approverKeys, refusal } from './approver-keys';
 import { approvalRows, auditEvents, exampleRun } from './fixtures';
 
 let env: TestWorkflowEnvironment;
@@ -21,16 +18,10 @@ let workflowBundle: WorkflowBundle;
 let stack: AdosStack;
 useTimeSkippingStack('signed-approvals', (ready) => ({ env, workflowBundle, stack } = ready));
 
-const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ados-signed-'));
-afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
+const keys = approverKeys('ados-signed-');
+afterAll(keys.cleanup);
 
-/** A key file for an approver, registered in a tenant. */
-async function keyFor(tenantId: string, approver: string, name = `${tenantId}-${approver}`): Promise<{ file: string; keyId: string }> {
-  const file = path.join(dir, `${name}.pem`);
-  const { keyId, publicKey } = generateKeyFile(file);
-  await registerKey(stack.db, tenantId, approver, publicKey);
-  return { file, keyId };
-}
+const keyFor = (tenantId: string, approver: string, name?: string) => keys.keyFor(stack.db, tenantId, approver, name);
 
 async function signedRunAtGate(tenantId: string, tag: string, quorum = 1) {
   const started = await stack.startRun(
@@ -41,11 +32,6 @@ async function signedRunAtGate(tenantId: string, tag: string, quorum = 1) {
 }
 
 const approve = (approver: string, comment?: string): ApprovalDecision => ({ decision: 'approve', approver, ...(comment ? { comment } : {}) });
-const refusal = async (promise: Promise<unknown>) => {
-  const error = await promise.then(() => undefined, (e: unknown) => e);
-  if (error instanceof WorkflowUpdateFailedError) return error.cause?.message;
-  return error instanceof Error ? error.message : String(error);
-};
 
 test('a gate that requires signatures refuses an unsigned approval and counts a signed one; the record keeps key and subject', async () => {
   const alice = await keyFor('signed', 'alice');
@@ -61,8 +47,10 @@ test('a gate that requires signatures refuses an unsigned approval and counts a 
   const snapshot = await decide(stack.client, workflowId, decision);
   expect(snapshot?.approvedBy).toEqual(['alice']);
   expect((await stack.result(workflowId)).outcome).toBe('succeeded');
+  // The unsigned decision was refused by the handler, so it is recorded (and audited) with its reason.
   const rows = await approvalRows(stack.db, workflowId);
-  expect(rows.map((r) => [r.approver, r.counted])).toEqual([['alice', true]]);
+  expect(rows.map((r) => [r.approver, r.counted])).toEqual([['alice', false], ['alice', true]]);
+  expect(rows[0].reason).toMatch(/^unsigned: /);
   const granted = (await auditEvents(stack.db, workflowId)).find((e) => e.event === 'approval.granted');
   expect(granted?.detail).toMatchObject({ keyId: alice.keyId, subjectHash: gate?.subjectHash });
 });

@@ -1,5 +1,21 @@
 import { CancellationScope, condition, workflowInfo } from '@temporalio/workflow';
 
+/** Where an audit entry comes from, as `ados audit` links it (README, "Audit"). */
+export interface AuditEntryKey {
+  workflowId: string;
+  tenantId: string;
+  auditKey: string;
+  event: string;
+  /** The Temporal run that wrote the entry (a continue-as-new starts another). */
+  workflowRunId: string;
+  /**
+   * workflowInfo().historyLength when the entry was made: the id of the WorkflowTaskStarted event of the workflow
+   * task whose code made it. The entry's own command (an activity or a marker) comes after that task completes, so
+   * its event id is not known to the workflow; the task's is, and the same on replay.
+   */
+  historyEventId: number;
+}
+
 /**
  * Numbers a workflow's audit entries. The sequence is part of workflow state, so a replay or a
  * retried activity produces the same key and the database writes each entry once.
@@ -9,13 +25,16 @@ export class AuditTrail {
 
   constructor(readonly tenantId: string) {}
 
-  next(event: string): { workflowId: string; tenantId: string; auditKey: string; event: string } {
+  next(event: string): AuditEntryKey {
     this.seq += 1;
+    const info = workflowInfo();
     return {
-      workflowId: workflowInfo().workflowId,
+      workflowId: info.workflowId,
       tenantId: this.tenantId,
       auditKey: `${String(this.seq).padStart(5, '0')}:${event}`,
       event,
+      workflowRunId: info.runId,
+      historyEventId: info.historyLength,
     };
   }
 }

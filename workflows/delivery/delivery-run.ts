@@ -3,6 +3,7 @@ import {
   ApplicationFailure,
   condition,
   log,
+  patched,
   proxyActivities,
   proxyLocalActivities,
   setHandler,
@@ -10,6 +11,7 @@ import {
   workflowInfo,
 } from '@temporalio/workflow';
 import type { AuditActivities } from '../../activities/common/audit-activities';
+import type { GovernanceActivities } from '../../activities/common/governance-activities';
 import type { BatchedEvent, DeliveryControlActivities } from '../../activities/delivery/control-activities';
 import type { RoutingActivities } from '../../activities/delivery/routing-activities';
 import { DEFAULT_ESCALATION_TIMEOUT, resolveCommand } from '../../shared/contract/delivery/escalation';
@@ -23,13 +25,20 @@ import {
 } from '../../shared/contract/delivery/status';
 import { durationToMs } from '../../shared/contract/duration';
 import { AdosAwaitingApproval, AdosKind, AdosStage, AdosTenant } from '../../shared/contract/search-attributes';
+import { RUNS_RESOURCE, type TenantGateClientActivities } from '../../shared/contract/tenancy/gate';
+import { tenantGateWorkflowId } from '../../shared/contract/workflow-ids';
 import { formatIssues } from '../../shared/contract/validation';
 import { controlTaskQueue } from '../../shared/contract/task-queues';
 import { ApprovalGate } from '../approval';
 import { afterActivation, AuditTrail, EventSink } from '../common/audit-trail';
+import { GovernanceGates } from '../common/governance';
 import { runTaskQueuePrefix } from '../common/task-queue';
 import { EscalationDesk } from './escalation-desk';
 import { EnvironmentRunner, type DeliveryRunContext, type DeliveryControlProxy } from './environment';
+import { TenantSlots } from './tenant-slots';
+
+/** Runs from this patch on hold a slot of their tenant gate while they run, and their tasks their agents' slots. */
+export const TENANT_GATE_PATCH = 'ados-tenant-gate-v1';
 
 /**
  * A delivery run: the tenant's plan runs through each environment in order (environment.ts: its DAG, each task on
@@ -86,6 +95,8 @@ class DeliveryRunWorkflow {
   private readonly status: DeliveryStatus;
   private readonly gate: ApprovalGate;
   private readonly ctx: DeliveryRunContext;
+  /** The tenant gate, reached by signal-with-start from a local activity (the control worker runs both). */
+  private readonly slots: TenantSlots;
 
   constructor(private readonly input: DeliveryRun) {
     this.audit = new AuditTrail(input.tenantId);
@@ -134,14 +145,46 @@ class DeliveryRunWorkflow {
       humanTimeout: { text: humanTimeout, ms: durationToMs(humanTimeout) },
     };
     this.status.strategy = { ...this.ctx.strategy.current };
+    const gateActivities = proxyLocalActivities<TenantGateClientActivities>({
+      startToCloseTimeout: '30s',
+      retry: { initialInterval: '1s', maximumInterval: '30s' },
+    });
+    this.slots = new TenantSlots({ workflowId: this.workflowId, runId: workflowInfo().runId }, (request) =>
+      gateActivities.requestTenantSlots({ tenantId: input.tenantId, taskQueuePrefix: this.ctx.prefix, request }),
+    );
     setHandler(deliveryStatusQuery, () => this.statusView());
   }
 
+  /**
+   * From TENANT_GATE_PATCH on, the run holds a `runs` slot of its tenant gate from before its first environment to
+   * its end, whatever the end (failure and cancellation included; a terminated run's slot the gate takes back itself).
+   */
   async run(): Promise<DeliveryResult> {
+    const gated = patched(TENANT_GATE_PATCH);
     // The run's row goes in while the first environment asks who serves its capabilities; its tasks wait for both.
     const started = this.start();
-    const ending = await this.runEnvironments(started);
-    return this.finish(ending);
+    if (!gated) return this.finish(await this.runEnvironments(started));
+    this.ctx.slots = this.slots;
+    try {
+      await Promise.all([started, this.acquireRunSlot()]);
+      const ending = await this.runEnvironments(started);
+      return await this.finish(ending);
+    } finally {
+      await this.slots.releaseAll();
+    }
+  }
+
+  /** Waits for one of the tenant's `runs` slots (the tenant gate: at most limits.maxConcurrentRuns run at once). */
+  private async acquireRunSlot(): Promise<void> {
+    const { input } = this;
+    this.status.waitingFor = `a run slot of tenant ${input.tenantId} (gate ${tenantGateWorkflowId(input.tenantId)}; \`ados run why\` shows the position)`;
+    await this.slots.acquire({
+      requestId: RUNS_RESOURCE,
+      resource: RUNS_RESOURCE,
+      capabilities: [...new Set(input.plan.tasks.map((task) => task.capability))],
+      ...(input.priority !== undefined ? { priority: input.priority } : {}),
+    });
+    this.status.waitingFor = undefined;
   }
 
   private async start(): Promise<void> {
@@ -162,13 +205,19 @@ class DeliveryRunWorkflow {
   }
 
   /**
-   * Each environment in order; prod only after the approval gate. Stops at the first one that does not succeed.
-   * `started`: the run's row is written (nothing of an environment is recorded before it).
+   * Each environment in order, each after the governance gates; prod only after the approval gate. Stops at the
+   * first one that does not succeed. `started`: the run's row is written (nothing of an environment is recorded
+   * before it). Runs started before the gates existed (no `ados-governance-gates-v1` marker) replay without them.
    */
   private async runEnvironments(started: Promise<void>): Promise<Ending> {
     const skippedTasks: SkippedTask[] = [];
     let outputs: Record<string, unknown> = {};
+    const governed = patched('ados-governance-gates-v1');
     for (const environment of this.input.environments) {
+      if (governed) {
+        const refused = await this.governPromotion(environment, started);
+        if (refused) return { ...refused, outputs, skippedTasks };
+      }
       if (environment === 'prod') {
         await started;
         await this.ctx.sink.flush();
@@ -184,6 +233,27 @@ class DeliveryRunWorkflow {
       this.ctx.sink.push({ kind: 'audit', ...this.audit.next('environment.promoted'), detail: { environment } });
     }
     return { outcome: 'succeeded', outputs, skippedTasks };
+  }
+
+  /**
+   * The governance gates before an environment (README, "Governance gates"): the promotion is a `deploy` into it,
+   * judged by the forbidden, allowlist and freeze gates (prod's approval is the run's own gate, next). A freeze whose
+   * policy is `wait` holds the run until it ends; a refusing freeze or any other block ends the run `refused`.
+   */
+  private async governPromotion(environment: Environment, started: Promise<void>): Promise<Pick<Ending, 'outcome' | 'reason'> | undefined> {
+    await started;
+    // The gates' reads (the clock among them) are local activities, like the run's other control reads.
+    const governance = proxyLocalActivities<GovernanceActivities>({ startToCloseTimeout: '30s', retry: { initialInterval: '1s', maximumInterval: '30s' } });
+    const gates = new GovernanceGates({
+      readContext: governance.readGovernanceContext,
+      audit: async (event, detail) => this.ctx.sink.push({ kind: 'audit', ...this.audit.next(event), detail }),
+    });
+    const proposal = { action: 'deploy', tenantId: this.input.tenantId, service: this.input.runId, environment };
+    const { verdict } = await gates.untilUnfrozen(proposal, 'not_requested', ['forbidden', 'allowlist', 'freeze'], (until) => {
+      this.status.waitingFor = until ? `the change freeze on ${environment} to end (${until})` : undefined;
+    });
+    if (verdict.allowed) return undefined;
+    return { outcome: 'refused', reason: verdict.blocks.map((b) => `${b.gate}: ${b.reason}`).join('; ') };
   }
 
   /** Waits at the gate before prod; the outcome and reason when prod must not run. */

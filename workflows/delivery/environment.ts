@@ -3,13 +3,15 @@ import type { AuditActivities } from '../../activities/common/audit-activities';
 import type { BatchedEvent, DeliveryControlActivities } from '../../activities/delivery/control-activities';
 import type { RoutingActivities } from '../../activities/delivery/routing-activities';
 import type { StrategyState } from '../../shared/contract/delivery/escalation';
-import type { DeliveryRun, Environment, PlanTask } from '../../shared/contract/delivery/input';
+import { taskAgent, type DeliveryRun, type Environment, type PlanTask } from '../../shared/contract/delivery/input';
 import type { SkippedTask, TaskStatus } from '../../shared/contract/delivery/status';
 import { describeQueueProblem, isUnserved, type CapabilityQueueReport } from '../../shared/contract/routing';
+import { agentResource } from '../../shared/contract/tenancy/gate';
 import type { AuditTrail, EventSink } from '../common/audit-trail';
 import { failedNodesReason, runDag } from '../dag';
 import type { EscalationDesk } from './escalation-desk';
 import { runTaskWithLadder, type LadderEnvironment, type LadderEvent, type LadderResult } from './escalation-ladder';
+import type { TenantSlots } from './tenant-slots';
 
 /** The control activities a delivery run calls, as local activities of the control worker (see deliveryRun). */
 export type DeliveryControlProxy = ReturnType<typeof proxyLocalActivities<AuditActivities & DeliveryControlActivities & RoutingActivities>>;
@@ -28,6 +30,8 @@ export interface DeliveryRunContext {
   /** Current queue problems by capability, shown as status notices. */
   notices: Map<string, string>;
   humanTimeout: { ms: number; text: string };
+  /** The run's tenant gate; each task holds a slot of its agent while it runs (absent: runs from before the gate). */
+  slots?: TenantSlots;
 }
 
 /** How an environment ended. */
@@ -104,20 +108,23 @@ export class EnvironmentRunner {
           );
           if (!waiting) this.queueServed(task.capability);
         };
-        return runTaskWithLadder(ladder, task, inputs, (event) => this.apply(task, event)).then(
-          (result) => {
-            if (result.kind === 'succeeded') {
-              const { output, worker, attempt } = result.result;
-              this.taskEvent(task, 'succeeded', { worker, attempt, output, ...(result.variant !== task.capability ? { variant: result.variant } : {}) });
-            }
-            settled();
-            return result;
-          },
-          (error: unknown) => {
-            settled();
-            throw error;
-          },
-        );
+        const runTask = () =>
+          runTaskWithLadder(ladder, task, inputs, (event) => this.apply(task, event)).then(
+            (result) => {
+              if (result.kind === 'succeeded') {
+                const { output, worker, attempt } = result.result;
+                this.taskEvent(task, 'succeeded', { worker, attempt, output, ...(result.variant !== task.capability ? { variant: result.variant } : {}) });
+              }
+              settled();
+              return result;
+            },
+            (error: unknown) => {
+              settled();
+              throw error;
+            },
+          );
+        const slot = { requestId: `${environment}/${task.id}`, resource: agentResource(taskAgent(task)), ...(run.priority !== undefined ? { priority: run.priority } : {}) };
+        return ctx.slots ? ctx.slots.withSlot(slot, runTask) : runTask();
       },
       {
         onSkip: (id, why) => this.taskEvent(run.plan.tasks.find((t) => t.id === id)!, 'skipped', { error: why }),

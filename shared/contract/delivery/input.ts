@@ -49,8 +49,18 @@ export const planTaskSchema = z.object({
    */
   heartbeatTimeoutSeconds: wholeSeconds(),
   retry: taskRetrySchema.optional(),
+  /**
+   * The agent whose task slots the task takes (the tenant gate's `agent:<name>`, at most
+   * limits.maxConcurrentTasksPerAgent at once per tenant); default: the task's capability (taskAgent).
+   */
+  agent: idText('an agent name').optional(),
 });
 export type PlanTask = z.output<typeof planTaskSchema>;
+
+/** The agent whose slots a task takes: its own `agent`, or its capability. */
+export function taskAgent(task: Pick<PlanTask, 'agent' | 'capability'>): string {
+  return task.agent ?? task.capability;
+}
 
 export const planSchema = z.object({
   tasks: z.array(planTaskSchema).min(1, 'a plan needs at least one task'),
@@ -69,6 +79,11 @@ const deliveryRunShape = z.object({
   environments: z.array(z.enum(ENVIRONMENTS)).min(1, 'list at least one environment').default(['dev', 'stage', 'prod']),
   approval: approvalPolicySchema.optional(),
   maxParallel: z.number().int().min(1, 'must be at least 1').max(64, 'must be at most 64').default(DEFAULT_MAX_PARALLEL),
+  /**
+   * The run's priority within its tenant, 1-10 (higher first in the tenant gate's queues; 3 or less waits at
+   * backpressure critical); default: the tenant's limits.priority.
+   */
+  priority: z.number().int('must be a whole number from 1 to 10').min(1, 'must be a whole number from 1 to 10').max(10, 'must be a whole number from 1 to 10').optional(),
   /**
    * How long a task escalated to a human waits for `ados resolve` before it fails (default
    * DEFAULT_ESCALATION_TIMEOUT). Optional without a schema default, so the parsed input of runs started before the
@@ -157,7 +172,7 @@ function crossFieldIssues(run: DeliveryRun, givenKnown: readonly string[]): Vali
     if (!run.approval) {
       issues.push({ path: 'approval', message: 'required when environments include prod: give approvers (and optionally quorum, timeout)' });
     } else {
-      const eligible = new Set(run.approval.approvers.filter((a) => a !== run.requestedBy));
+      const eligible = new Set(run.approval.approvers.filter((a) => a !== run.requestedBy && !(run.approval?.authors ?? []).includes(a)));
       if (run.approval.quorum > eligible.size) {
         issues.push({
           path: 'approval.quorum',

@@ -27,7 +27,8 @@ export interface TaskStatus {
 
 export type DeliveryStage = 'validating' | Environment | 'awaiting_approval' | 'finished';
 
-export type DeliveryOutcome = 'succeeded' | 'failed' | 'rejected' | 'approval_expired' | 'aborted';
+/** `refused`: a governance gate refused an environment (a forbidden or not allowed action, a refusing freeze). */
+export type DeliveryOutcome = 'succeeded' | 'failed' | 'rejected' | 'approval_expired' | 'aborted' | 'refused';
 
 /** A task a human chose to skip at the human rung; the run went on without its output. */
 export interface SkippedTask {

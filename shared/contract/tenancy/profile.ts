@@ -4,6 +4,7 @@
  * for a change to it (every field optional), so that the CLI, the store and admission agree on what is valid.
  */
 import { z } from 'zod';
+import { tenantApprovalsSchema } from '../approval';
 import { issuesFromZod, type Validated } from '../validation';
 import { TENANT_ID_PATTERN } from '../workflow-ids';
 
@@ -35,6 +36,12 @@ export const limitsSchema = z.object({
   maxConcurrentTasksPerAgent: wholeNumber(1, 1000).default(2),
   priority: wholeNumber(1, 10).default(5),
   fairnessWeight: z.number('must be a number above 0, at most 1000').positive('must be a number above 0, at most 1000').max(1000, 'must be a number above 0, at most 1000').default(1),
+  /** Token bucket of run starts (the tenant gate's `runs` grants): sustained rate and largest burst. */
+  runStartsPerMinute: wholeNumber(1, 1_000_000).default(600),
+  runStartBurst: wholeNumber(1, 1_000_000).default(100),
+  /** Token bucket of task starts per agent (each `agent:<name>` grant). */
+  agentTaskStartsPerMinute: wholeNumber(1, 1_000_000).default(6000),
+  agentTaskStartBurst: wholeNumber(1, 1_000_000).default(1000),
 });
 
 export const policiesSchema = z.object({
@@ -56,6 +63,8 @@ export const tenantProfileSchema = z.object({
   policies: policiesSchema.default(() => policiesSchema.parse({})),
   /** Whether the tenant's runs may feed (and receive) cross-tenant meta-learning. */
   metaLearning: z.boolean('must be true or false').default(false),
+  /** Approver roles and the prod gate's policy (README, "Approver policy"); none: each plan's `approval` decides. */
+  approvals: tenantApprovalsSchema.default(() => tenantApprovalsSchema.parse({})),
 });
 
 export type TenantProfile = z.output<typeof tenantProfileSchema>;
@@ -71,10 +80,15 @@ export const tenantProfilePatchSchema = z.object({
       maxConcurrentTasksPerAgent: limitsSchema.shape.maxConcurrentTasksPerAgent.unwrap().optional(),
       priority: limitsSchema.shape.priority.unwrap().optional(),
       fairnessWeight: limitsSchema.shape.fairnessWeight.unwrap().optional(),
+      runStartsPerMinute: limitsSchema.shape.runStartsPerMinute.unwrap().optional(),
+      runStartBurst: limitsSchema.shape.runStartBurst.unwrap().optional(),
+      agentTaskStartsPerMinute: limitsSchema.shape.agentTaskStartsPerMinute.unwrap().optional(),
+      agentTaskStartBurst: limitsSchema.shape.agentTaskStartBurst.unwrap().optional(),
     })
     .optional(),
   policies: z.object({ planner: policy.optional(), tool: policy.optional(), agent: policy.optional(), generation: policy.optional() }).optional(),
   metaLearning: z.boolean('must be true or false').optional(),
+  approvals: z.object({ roles: tenantApprovalsSchema.shape.roles.unwrap().optional(), prod: tenantApprovalsSchema.shape.prod.unwrap().optional() }).optional(),
 });
 
 export type TenantProfilePatch = z.input<typeof tenantProfilePatchSchema>;
@@ -97,6 +111,7 @@ export function applyProfilePatch(profile: TenantProfile, patch: unknown): Valid
     budget: { ...profile.budget, ...definedOnly(p.budget) },
     limits: { ...profile.limits, ...definedOnly(p.limits) },
     policies: { ...profile.policies, ...definedOnly(p.policies) },
+    approvals: { ...profile.approvals, ...definedOnly(p.approvals) },
   };
   const checked = tenantProfileSchema.safeParse(merged);
   return checked.success ? { ok: true, value: checked.data } : { ok: false, issues: issuesFromZod(checked.error) };

@@ -18,11 +18,18 @@ export interface TenantsTable {
   max_concurrent_tasks_per_agent: ColumnType<number, number | undefined, number>;
   priority: ColumnType<number, number | undefined, number>;
   fairness_weight: ColumnType<number, number | undefined, number>;
+  /** The tenant gate's token buckets (migration 0007_tenant_rates). */
+  run_starts_per_minute: ColumnType<number, number | undefined, number>;
+  run_start_burst: ColumnType<number, number | undefined, number>;
+  agent_task_starts_per_minute: ColumnType<number, number | undefined, number>;
+  agent_task_start_burst: ColumnType<number, number | undefined, number>;
   planner_policy: ColumnType<unknown, string | undefined, string>;
   tool_policy: ColumnType<unknown, string | undefined, string>;
   agent_policy: ColumnType<unknown, string | undefined, string>;
   generation_policy: ColumnType<unknown, string | undefined, string>;
   meta_learning: ColumnType<boolean, boolean | undefined, boolean>;
+  /** The profile's `approvals` section (migration 0009): role membership and the prod gate's policy. */
+  approvals: ColumnType<unknown, string | undefined, string>;
   /** Changes so far: the key of each change's audit entry (`v<version>:<event>`). */
   version: ColumnType<number, number | undefined, number>;
   updated_at: ColumnType<Date, never, Date>;
@@ -77,6 +84,9 @@ export interface AuditLogTable {
   event_key: string;
   event: string;
   detail: Json;
+  /** The Temporal run and the WorkflowTaskStarted event of the workflow task that wrote the entry (migration 0009). */
+  workflow_run_id: ColumnType<string | null, string | null | undefined, never>;
+  history_event_id: ColumnType<string | null, number | null | undefined, never>;
   created_at: CreatedAt;
 }
 
@@ -304,6 +314,89 @@ export interface ApproverKeysTable {
   revoked_at: ColumnType<Date | null, Date | null | undefined, Date | null>;
 }
 
+/** An action carried out on a target (migration 0008_governance), for cooldowns and repetition across runs. */
+export interface GovernanceActionsTable {
+  id: Generated<string>;
+  tenant_id: string;
+  service: string;
+  environment: string;
+  action: string;
+  workflow_id: string;
+  /** Unique with workflow_id: a retried activity records the action once. */
+  action_key: string;
+  /** `succeeded` or `failed`: both were carried out, both count. */
+  outcome: string;
+  detail: Json;
+  /** When it was carried out, by the recording activity's clock. */
+  at: Date;
+}
+
+/** A change-freeze window of a tenant's environment (`*`: all); removed freezes stay, marked. */
+export interface ChangeFreezesTable {
+  id: string;
+  tenant_id: string;
+  environment: string;
+  starts_at: Date;
+  ends_at: Date;
+  reason: string;
+  policy: string;
+  created_by: string;
+  created_at: CreatedAt;
+  removed_at: ColumnType<Date | null, Date | null | undefined, Date | null>;
+}
+
+/** A tenant's overrides of the default governance rules (shared/contract/governance/policy.ts). */
+export interface GovernancePoliciesTable {
+  tenant_id: string;
+  overrides: Json;
+  updated_at: ColumnType<Date, Date | undefined, Date>;
+}
+
+/** A task runtime's task (migration 0010_task_runtimes): how many work items it has, which numbers the next ones. */
+export interface TaskRuntimeTasksTable {
+  tenant_id: string;
+  task_id: string;
+  item_count: ColumnType<number, number | undefined, number>;
+  created_at: CreatedAt;
+  updated_at: ColumnType<Date, never, Date>;
+}
+
+/** One work item of a task: numbered 1 … N in load order (seq), unique by its key. */
+export interface TaskRuntimeItemsTable {
+  tenant_id: string;
+  task_id: string;
+  seq: number;
+  item_key: string;
+  payload: Json;
+  loaded_at: CreatedAt;
+}
+
+/** A task runtime's checkpoint, upserted per task and chain index: its plain-JSON state and its input. */
+export interface TaskRuntimeCheckpointsTable {
+  tenant_id: string;
+  task_id: string;
+  chain_index: number;
+  workflow_id: string;
+  run_id: string;
+  reason: string;
+  state: Json;
+  input: Json;
+  updated_at: ColumnType<Date, never, Date>;
+}
+
+/** An item a failing batch left unprocessed after its retries (the `dead-letter` policy). */
+export interface TaskRuntimeDeadLettersTable {
+  tenant_id: string;
+  task_id: string;
+  seq: number;
+  item_key: string;
+  block: number;
+  workflow_id: string;
+  attempts: number;
+  error: string;
+  created_at: CreatedAt;
+}
+
 export interface Database {
   tenants: TenantsTable;
   runs: RunsTable;
@@ -325,4 +418,11 @@ export interface Database {
   capability_registrations: CapabilityRegistrationsTable;
   task_costs: TaskCostsTable;
   approver_keys: ApproverKeysTable;
+  task_runtime_tasks: TaskRuntimeTasksTable;
+  task_runtime_items: TaskRuntimeItemsTable;
+  task_runtime_checkpoints: TaskRuntimeCheckpointsTable;
+  task_runtime_dead_letters: TaskRuntimeDeadLettersTable;
+  governance_actions: GovernanceActionsTable;
+  change_freezes: ChangeFreezesTable;
+  governance_policies: GovernancePoliciesTable;
 }

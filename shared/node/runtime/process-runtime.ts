@@ -8,6 +8,7 @@
  *     releases/<artifact-hash>/   a copy of each deployed artifact directory
  *     current -> releases/<hash>  the release the proxy forwards to (replaced by an atomic rename)
  *     instances/<hash>.json       the running process of a release: pid, private port (the proxy reads it)
+ *     instances/replicas.json     the current release's extra replicas (scale): hash and private port of each
  *     state.json                  public port, proxy pid, each release's start command and health check,
  *                                 the history, and every process started here that may still live
  *     logs/<hash>.log, logs/proxy.log
@@ -16,6 +17,11 @@
  * connections to it; the old one drains (SIGTERM) and stops. A failed health check stops the new process and
  * leaves the old one serving. A crash at any point leaves `current` naming a release whose process runs: the next
  * deploy (or restart) stops whatever else was left running.
+ *
+ * Replicas (scale): more processes of the current release, each on a private port of its own; the proxy spreads new
+ * connections over the release's process and its replicas, round robin. A restart keeps the replicas; a deploy or
+ * rollback to another release serves it with one process (its replicas belong to the old release and stop): scale
+ * again after it.
  */
 import { spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
@@ -102,7 +108,7 @@ const releaseSpecSchema = z.object({
 const historyEntrySchema = z.object({
   at: z.string(),
   release: z.string(),
-  event: z.enum(['deployed', 'failed', 'rolled-back', 'restarted']),
+  event: z.enum(['deployed', 'failed', 'rolled-back', 'restarted', 'scaled']),
   by: z.string(),
   reason: z.string().optional(),
 });
@@ -118,6 +124,8 @@ const stateSchema = z.object({
   history: z.array(historyEntrySchema),
   /** Every process started here that may still live; all but the current release's are stopped on the next change. */
   processes: z.array(instanceSchema),
+  /** Ids (in `processes`) of the current release's extra replicas. */
+  replicas: z.array(z.string()).default([]),
 });
 type EnvironmentState = z.infer<typeof stateSchema>;
 
@@ -141,13 +149,25 @@ export interface EnvironmentStatus extends EnvironmentRef {
   serving: boolean;
   proxy: { pid?: number; running: boolean };
   process?: { pid: number; privatePort: number; running: boolean };
+  /** The current release's extra replicas (scale), each on its own private port. */
+  replicas: Array<{ pid: number; privatePort: number; running: boolean }>;
   releases: ReleaseRow[];
+}
+
+/** What a scale did: every process serving the release now (its own first), and how many served before. */
+export interface ScaleResult {
+  release: string;
+  previousReplicas: number;
+  replicas: Array<{ pid: number; privatePort: number }>;
+  url: string;
 }
 
 const PROXY_SCRIPT = path.join(__dirname, 'proxy.cjs');
 const HEALTH_POLL_MS = 50;
 const PROXY_START_MS = 10_000;
 const LOCK_WAIT_MS = 60_000;
+/** Processes per environment at most (the release's own plus its replicas). */
+export const MAX_REPLICAS = 16;
 
 const envKey = (ref: EnvironmentRef) => `${ref.tenant}/${ref.service}/${ref.environment}`;
 const proxyMarker = (ref: EnvironmentRef) => `ADOS_PROXY=${envKey(ref)}`;
@@ -238,7 +258,7 @@ export class ProcessRuntime {
 
     const hash = hashArtifactDirectory(artifactDir);
     return this.withLock(dir, async () => {
-      const state = this.loadState(ref) ?? { ...ref, port: request.port, releases: {}, history: [], processes: [] };
+      const state = this.loadState(ref) ?? { ...ref, port: request.port, releases: {}, history: [], processes: [], replicas: [] };
       await this.reconcile(state);
       const previous = this.currentHash(dir);
       const routed = previous ? this.routedInstance(dir, previous) : undefined;
@@ -291,6 +311,55 @@ export class ProcessRuntime {
     });
   }
 
+  /**
+   * Runs `replicas` processes of the current release (its own and replicas - 1 more, each on a private port of its
+   * own, health-checked before the proxy sends them anything); scaling down takes the newest replicas out of the
+   * proxy's list first, then stops them. Refused when nothing serves here (restart it first).
+   */
+  async scale(ref: EnvironmentRef, options: { replicas: number; by: string }, hooks: ProgressHooks = {}): Promise<ScaleResult> {
+    const dir = this.environmentDir(ref);
+    if (!Number.isInteger(options.replicas) || options.replicas < 1 || options.replicas > MAX_REPLICAS) {
+      throw new InputValidationError(`scale of ${envKey(ref)}`, [{ path: 'replicas', message: `a whole number from 1 to ${MAX_REPLICAS} (got ${options.replicas})` }]);
+    }
+    return this.withLock(dir, async () => {
+      const state = this.requireState(ref);
+      await this.reconcile(state);
+      const current = this.currentHash(dir);
+      const primary = current ? this.routedInstance(dir, current) : undefined;
+      if (!current || !primary) {
+        throw new InputValidationError(`scale of ${envKey(ref)}`, [{ path: 'release', message: 'no release process serves here: restart it first' }]);
+      }
+      const previousReplicas = 1 + state.replicas.length;
+      const wanted = options.replicas - 1;
+      if (wanted < state.replicas.length) {
+        const leaving = state.replicas.slice(wanted);
+        state.replicas = state.replicas.slice(0, wanted);
+        this.writeReplicaList(state);
+        const stopping = state.processes.filter((p) => leaving.includes(p.id));
+        await Promise.all(stopping.map((p) => stopProcessGroup(p.pid, instanceMarker(p), this.graceOf(state, current))));
+        state.processes = state.processes.filter((p) => !leaving.includes(p.id));
+      }
+      while (state.replicas.length < wanted) {
+        const instance = await this.startInstance(state, current);
+        const problem = await this.waitHealthy(state, instance, hooks);
+        if (problem) {
+          await stopProcessGroup(instance.pid, instanceMarker(instance), 2_000);
+          state.processes = state.processes.filter((p) => p.id !== instance.id);
+          this.saveState(state);
+          throw new HealthCheckFailedError(`a new replica of ${current.slice(0, 12)} (${envKey(state)}) failed its health check and was stopped: ${problem}`, current, current);
+        }
+        state.replicas.push(instance.id);
+        this.writeReplicaList(state);
+      }
+      if (options.replicas !== previousReplicas) {
+        state.history.push({ at: now(), release: current, event: 'scaled', by: options.by, reason: `${previousReplicas} → ${options.replicas} processes` });
+      }
+      this.saveState(state);
+      const serving = [primary, ...state.replicas.map((id) => state.processes.find((p) => p.id === id) as Instance)];
+      return { release: current, previousReplicas, replicas: serving.map((p) => ({ pid: p.pid, privatePort: p.port })), url: this.url(state) };
+    });
+  }
+
   /** Stops the environment's processes and its proxy; its releases, `current` link and history stay for a restart. */
   async stop(ref: EnvironmentRef): Promise<void> {
     const dir = this.environmentDir(ref);
@@ -300,6 +369,8 @@ export class ProcessRuntime {
       const grace = this.graceOf(state, this.currentHash(dir));
       await Promise.all(state.processes.map((p) => stopProcessGroup(p.pid, instanceMarker(p), grace)));
       state.processes = [];
+      state.replicas = [];
+      this.writeReplicaList(state);
       if (state.proxy) await stopProcessGroup(state.proxy.pid, proxyMarker(ref), 2_000);
       state.proxy = undefined;
       this.saveState(state);
@@ -329,8 +400,32 @@ export class ProcessRuntime {
       serving: processRunning && proxyRunning,
       proxy: { pid: state.proxy?.pid, running: proxyRunning },
       process: instance ? { pid: instance.pid, privatePort: instance.port, running: processRunning } : undefined,
+      replicas: state.replicas.flatMap((id) => {
+        const replica = state.processes.find((p) => p.id === id);
+        return replica ? [{ pid: replica.pid, privatePort: replica.port, running: isOurProcess(replica.pid, instanceMarker(replica)) }] : [];
+      }),
       releases: this.rows(state, current, instance, processRunning),
     };
+  }
+
+  /**
+   * The current release's health check through the environment's public port (the proxy), as a client sees it:
+   * healthy when it answers the release's expected status within `timeoutMs`.
+   */
+  async checkHealth(ref: EnvironmentRef, timeoutMs = 5_000): Promise<{ healthy: boolean; url: string; detail: string }> {
+    const state = this.requireState(ref);
+    const current = this.currentHash(this.environmentDir(ref));
+    const spec = current ? state.releases[current] : undefined;
+    if (!spec) return { healthy: false, url: this.url(state), detail: 'nothing has been deployed here' };
+    const url = `${this.url(state)}${spec.health.path}`;
+    try {
+      const response = await fetch(url, { signal: AbortSignal.timeout(timeoutMs), headers: { connection: 'close' } });
+      await response.arrayBuffer();
+      const healthy = response.status === spec.health.expectStatus;
+      return { healthy, url, detail: `status ${response.status}${healthy ? '' : `, expected ${spec.health.expectStatus}`}` };
+    } catch (error) {
+      return { healthy: false, url, detail: (error as { cause?: { code?: string } }).cause?.code ?? (error as Error).message };
+    }
   }
 
   /** `ados release list`: the environment's releases, the newest event first. */
@@ -450,15 +545,32 @@ export class ProcessRuntime {
     }
   }
 
-  /** Stops every recorded process except the one `current` routes to, and forgets the dead. */
+  /**
+   * Stops every recorded process except the one `current` routes to and the current release's replicas, and forgets
+   * the dead (a replica that died leaves the proxy's list).
+   */
   private async reconcile(state: EnvironmentState): Promise<void> {
     const dir = this.environmentDir(state);
     const current = this.currentHash(dir);
     const routed = current ? this.instanceFile(dir, current) : undefined;
-    const strays = state.processes.filter((p) => p.id !== routed?.id);
+    const kept = (p: Instance) => p.id === routed?.id || (p.hash === current && state.replicas.includes(p.id));
+    const strays = state.processes.filter((p) => !kept(p));
     await Promise.all(strays.map((p) => stopProcessGroup(p.pid, instanceMarker(p), this.graceOf(state, p.hash))));
-    state.processes = state.processes.filter((p) => p.id === routed?.id && isOurProcess(p.pid, instanceMarker(p)));
+    state.processes = state.processes.filter((p) => kept(p) && isOurProcess(p.pid, instanceMarker(p)));
+    const replicas = state.replicas.filter((id) => state.processes.some((p) => p.id === id));
+    if (replicas.length !== state.replicas.length) {
+      state.replicas = replicas;
+      this.writeReplicaList(state);
+    }
     this.saveState(state);
+  }
+
+  /** The proxy's list of the current release's replicas (one rename, like every switch). */
+  private writeReplicaList(state: EnvironmentState): void {
+    const dir = this.environmentDir(state);
+    const list = state.replicas.flatMap((id) => state.processes.filter((p) => p.id === id).map((p) => ({ hash: p.hash, port: p.port })));
+    fs.mkdirSync(path.join(dir, 'instances'), { recursive: true });
+    writeAtomic(path.join(dir, 'instances', 'replicas.json'), JSON.stringify(list));
   }
 
   /** The proxy runs on `port`: kept if it already does, started otherwise (and an old one on another port stopped). */

@@ -4,6 +4,7 @@
  * `task_costs` (what capabilities report through `ctx.reportCost`). The CLI (`ados tenant`) and admission use it.
  */
 import { sql, type Selectable } from 'kysely';
+import { tenantApprovalsSchema } from '../../contract/approval';
 import { budgetWindows, type BudgetAlert, type WindowSpend } from '../../contract/tenancy/budget';
 import { applyProfilePatch, defaultProfile, profileChanges, tenantAuditId, type TenantProfile } from '../../contract/tenancy/profile';
 import { InputValidationError } from '../../contract/validation';
@@ -44,6 +45,10 @@ function recordOf(row: Selectable<TenantsTable>): TenantRecord {
         maxConcurrentTasksPerAgent: row.max_concurrent_tasks_per_agent,
         priority: row.priority,
         fairnessWeight: row.fairness_weight,
+        runStartsPerMinute: row.run_starts_per_minute,
+        runStartBurst: row.run_start_burst,
+        agentTaskStartsPerMinute: row.agent_task_starts_per_minute,
+        agentTaskStartBurst: row.agent_task_start_burst,
       },
       policies: {
         planner: row.planner_policy as Record<string, unknown>,
@@ -52,6 +57,7 @@ function recordOf(row: Selectable<TenantsTable>): TenantRecord {
         generation: row.generation_policy as Record<string, unknown>,
       },
       metaLearning: row.meta_learning,
+      approvals: tenantApprovalsSchema.parse(row.approvals),
     },
   };
 }
@@ -67,11 +73,16 @@ function columnsOf(profile: TenantProfile) {
     max_concurrent_tasks_per_agent: profile.limits.maxConcurrentTasksPerAgent,
     priority: profile.limits.priority,
     fairness_weight: profile.limits.fairnessWeight,
+    run_starts_per_minute: profile.limits.runStartsPerMinute,
+    run_start_burst: profile.limits.runStartBurst,
+    agent_task_starts_per_minute: profile.limits.agentTaskStartsPerMinute,
+    agent_task_start_burst: profile.limits.agentTaskStartBurst,
     planner_policy: toJson(profile.policies.planner),
     tool_policy: toJson(profile.policies.tool),
     agent_policy: toJson(profile.policies.agent),
     generation_policy: toJson(profile.policies.generation),
     meta_learning: profile.metaLearning,
+    approvals: toJson(profile.approvals),
   };
 }
 

@@ -5,6 +5,10 @@ import * as m0003 from './0003_effects';
 import * as m0004 from './0004_capabilities';
 import * as m0005 from './0005_approver_keys';
 import * as m0006 from './0006_tenants';
+import * as m0007 from './0007_tenant_rates';
+import * as m0008 from './0008_governance';
+import * as m0009 from './0009_approval_policy_audit_events';
+import * as m0010 from './0010_task_runtimes';
 
 /**
  * Every migration, in order. Listed explicitly (not read from disk) so that the same code works
@@ -17,4 +21,8 @@ export const migrations: Record<string, Migration> = {
   '0004_capabilities': m0004,
   '0005_approver_keys': m0005,
   '0006_tenants': m0006,
+  '0007_tenant_rates': m0007,
+  '0008_governance': m0008,
+  '0009_approval_policy_audit_events': m0009,
+  '0010_task_runtimes': m0010,
 };

@@ -1,0 +1,274 @@
+/**
+ * A task runtime's tables (migration 0010_task_runtimes), shared by its activities and the `ados runtime` CLI: work
+ * items (loaded from NDJSON, claimed by range from a cursor), checkpoints per chain index, dead letters.
+ */
+import { createReadStream } from 'node:fs';
+import { createInterface } from 'node:readline';
+import { sql } from 'kysely';
+import { workItemLineSchema, type TaskRuntimeInput, type WorkItemLine } from '../../contract/task-runtime/input';
+import { blockTaskId, TASK_RUNTIME_ENVIRONMENT, type TaskRuntimeState, type WorkItem } from '../../contract/task-runtime/messages';
+import { formatIssues, issuesFromZod, InputValidationError, type ValidationIssue } from '../../contract/validation';
+import type { Db } from '../db';
+
+/** Which task's tables. */
+export interface TaskRef {
+  tenantId: string;
+  taskId: string;
+}
+
+/** How many bad lines a refused load lists (the rest are counted). */
+const LISTED_BAD_LINES = 20;
+/** Items per insert statement (and per transaction) of a load. */
+const LOAD_CHUNK = 1000;
+
+/** A line of an NDJSON file, parsed: the item, or what is wrong with it. */
+export function parseWorkItemLine(text: string): { item: WorkItemLine } | { problem: string } {
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch (error) {
+    return { problem: `not JSON (${(error as Error).message})` };
+  }
+  const parsed = workItemLineSchema.safeParse(value);
+  return parsed.success ? { item: parsed.data } : { problem: formatIssues(issuesFromZod(parsed.error)).replace(/\n/g, '; ') };
+}
+
+/** Non-empty lines of a file with their line numbers, read as a stream (a 1M-line file never sits in memory). */
+async function* fileLines(path: string): AsyncGenerator<{ line: number; text: string }> {
+  const reader = createInterface({ input: createReadStream(path, { encoding: 'utf8' }), crlfDelay: Infinity });
+  let line = 0;
+  for await (const text of reader) {
+    line += 1;
+    if (text.trim() !== '') yield { line, text };
+  }
+}
+
+export interface LoadReport {
+  /** Item lines read (blank lines aside). */
+  lines: number;
+  /** Items added by this load. */
+  added: number;
+  /** Items whose key the task already had (or that repeated a key earlier in the file): left as they were. */
+  alreadyLoaded: number;
+  /** The task's items after the load. */
+  itemCount: number;
+}
+
+/**
+ * Loads an NDJSON file of work items into a task, all or nothing: a first streaming pass checks every line, and a
+ * file with any bad line loads nothing (InputValidationError listing each bad line by number). The second pass
+ * inserts chunks of 1000, each in a transaction that holds the task's row, so items are numbered densely in file
+ * order. Idempotent by item key: loading the file again (also after an interrupted load) adds only what is missing.
+ */
+export async function loadWorkItems(db: Db, task: TaskRef, path: string): Promise<LoadReport> {
+  const bad: ValidationIssue[] = [];
+  let badCount = 0;
+  let lines = 0;
+  try {
+    for await (const { line, text } of fileLines(path)) {
+      lines += 1;
+      const parsed = parseWorkItemLine(text);
+      if ('problem' in parsed) {
+        badCount += 1;
+        if (bad.length < LISTED_BAD_LINES) bad.push({ path: `line ${line}`, message: parsed.problem });
+      }
+    }
+  } catch (error) {
+    throw new InputValidationError(`work-item file ${path}`, [{ path: '--file', message: `cannot read: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}` }]);
+  }
+  if (badCount > 0) {
+    if (badCount > bad.length) bad.push({ path: 'and', message: `${badCount - bad.length} more bad line(s)` });
+    bad.push({ path: 'nothing loaded', message: `fix the ${badCount} bad line(s) (each line is {"key": "...", "payload": …}) and load the file again` });
+    throw new InputValidationError(`work-item file ${path}`, bad);
+  }
+  await db.insertInto('task_runtime_tasks').values({ tenant_id: task.tenantId, task_id: task.taskId }).onConflict((oc) => oc.columns(['tenant_id', 'task_id']).doNothing()).execute();
+  let added = 0;
+  let chunk: WorkItemLine[] = [];
+  const flush = async () => {
+    if (chunk.length === 0) return;
+    added += await insertChunk(db, task, chunk);
+    chunk = [];
+  };
+  for await (const { text } of fileLines(path)) {
+    chunk.push((parseWorkItemLine(text) as { item: WorkItemLine }).item);
+    if (chunk.length >= LOAD_CHUNK) await flush();
+  }
+  await flush();
+  return { lines, added, alreadyLoaded: lines - added, itemCount: await itemCount(db, task) };
+}
+
+/** Inserts the chunk's new keys after the task's last item, in one transaction holding the task's row. */
+async function insertChunk(db: Db, task: TaskRef, items: readonly WorkItemLine[]): Promise<number> {
+  const rows = JSON.stringify(items.map((item, ord) => ({ ord, key: item.key, payload: item.payload ?? null })));
+  return db.transaction().execute(async (trx) => {
+    const { rows: locked } = await sql<{ item_count: number }>`
+      SELECT item_count FROM task_runtime_tasks WHERE tenant_id = ${task.tenantId} AND task_id = ${task.taskId} FOR UPDATE`.execute(trx);
+    const base = locked[0].item_count;
+    const { rows: inserted } = await sql<{ n: number }>`
+      WITH input AS (
+        SELECT DISTINCT ON (r.key) r.ord, r.key, r.payload
+        FROM jsonb_to_recordset(${rows}::jsonb) AS r(ord integer, key text, payload jsonb)
+        ORDER BY r.key, r.ord
+      ), fresh AS (
+        SELECT input.* FROM input
+        WHERE NOT EXISTS (
+          SELECT 1 FROM task_runtime_items i WHERE i.tenant_id = ${task.tenantId} AND i.task_id = ${task.taskId} AND i.item_key = input.key)
+      ), ins AS (
+        INSERT INTO task_runtime_items (tenant_id, task_id, seq, item_key, payload)
+        SELECT ${task.tenantId}, ${task.taskId}, ${base}::integer + row_number() OVER (ORDER BY ord), key, coalesce(payload, 'null'::jsonb)
+        FROM fresh
+        RETURNING 1
+      )
+      SELECT count(*)::integer AS n FROM ins`.execute(trx);
+    const n = inserted[0].n;
+    if (n > 0) {
+      await trx
+        .updateTable('task_runtime_tasks')
+        .set({ item_count: base + n, updated_at: new Date() })
+        .where('tenant_id', '=', task.tenantId)
+        .where('task_id', '=', task.taskId)
+        .execute();
+    }
+    return n;
+  });
+}
+
+/** How many items the task has (0 when nothing was loaded). */
+export async function itemCount(db: Db, task: TaskRef): Promise<number> {
+  const row = await db
+    .selectFrom('task_runtime_tasks')
+    .select('item_count')
+    .where('tenant_id', '=', task.tenantId)
+    .where('task_id', '=', task.taskId)
+    .executeTakeFirst();
+  return row?.item_count ?? 0;
+}
+
+/** Items `fromSeq` … `toSeq` of the task, in order: one range read on the primary key. */
+export async function readWorkItems(db: Db, task: TaskRef, fromSeq: number, toSeq: number): Promise<WorkItem[]> {
+  const rows = await db
+    .selectFrom('task_runtime_items')
+    .select(['seq', 'item_key', 'payload'])
+    .where('tenant_id', '=', task.tenantId)
+    .where('task_id', '=', task.taskId)
+    .where('seq', '>=', fromSeq)
+    .where('seq', '<=', toSeq)
+    .orderBy('seq')
+    .execute();
+  return rows.map((row) => ({ seq: row.seq, key: row.item_key, payload: row.payload }));
+}
+
+export interface StoredRuntimeCheckpoint {
+  chainIndex: number;
+  workflowId: string;
+  runId: string;
+  reason: string;
+  state: TaskRuntimeState;
+  input: TaskRuntimeInput;
+  updatedAt: Date;
+}
+
+/** Upserts the checkpoint of one run of the chain (a run records several; the last one stands). */
+export async function saveRuntimeCheckpoint(
+  db: Db,
+  task: TaskRef,
+  checkpoint: { workflowId: string; runId: string; reason: string; state: TaskRuntimeState; input: TaskRuntimeInput },
+): Promise<void> {
+  const state = JSON.stringify(checkpoint.state);
+  await db
+    .insertInto('task_runtime_checkpoints')
+    .values({
+      tenant_id: task.tenantId,
+      task_id: task.taskId,
+      chain_index: checkpoint.state.chainIndex,
+      workflow_id: checkpoint.workflowId,
+      run_id: checkpoint.runId,
+      reason: checkpoint.reason,
+      state,
+      input: JSON.stringify(checkpoint.input),
+    })
+    .onConflict((oc) =>
+      oc.columns(['tenant_id', 'task_id', 'chain_index']).doUpdateSet({ run_id: checkpoint.runId, reason: checkpoint.reason, state, updated_at: new Date() }),
+    )
+    .execute();
+}
+
+/** The task's latest checkpoint (highest chain index), if any. */
+export async function latestRuntimeCheckpoint(db: Db, task: TaskRef): Promise<StoredRuntimeCheckpoint | undefined> {
+  const row = await db
+    .selectFrom('task_runtime_checkpoints')
+    .selectAll()
+    .where('tenant_id', '=', task.tenantId)
+    .where('task_id', '=', task.taskId)
+    .orderBy('chain_index', 'desc')
+    .limit(1)
+    .executeTakeFirst();
+  if (!row) return undefined;
+  return {
+    chainIndex: row.chain_index,
+    workflowId: row.workflow_id,
+    runId: row.run_id,
+    reason: row.reason,
+    state: row.state as TaskRuntimeState,
+    input: row.input as TaskRuntimeInput,
+    updatedAt: row.updated_at,
+  };
+}
+
+/** A failing batch, to dead-letter: the block it belongs to and the range of it not done before it ran. */
+export interface FailedBatch {
+  workflowId: string;
+  block: number;
+  blockSize: number;
+  fromSeq: number;
+  toSeq: number;
+  attempts: number;
+  error: string;
+}
+
+/**
+ * Dead-letters the items of a failed batch that have no effect (the ones its attempts did process stay processed),
+ * each once. Returns how many of the range are dead letters and how many the batch processed (the same answer on a
+ * retry of this write).
+ */
+export async function deadLetterBatch(db: Db, task: TaskRef, batch: FailedBatch): Promise<{ deadLettered: number; processed: number }> {
+  const blockStart = batch.block * batch.blockSize + 1;
+  const taskKey = blockTaskId(batch.block);
+  await sql`
+    INSERT INTO task_runtime_dead_letters (tenant_id, task_id, seq, item_key, block, workflow_id, attempts, error)
+    SELECT ${task.tenantId}, ${task.taskId}, s.seq, coalesce(i.item_key, 'item-' || s.seq), ${batch.block}, ${batch.workflowId}, ${batch.attempts}, ${batch.error.slice(0, 2000)}
+    FROM generate_series(${batch.fromSeq}::integer, ${batch.toSeq}::integer) AS s(seq)
+    LEFT JOIN task_runtime_items i ON i.tenant_id = ${task.tenantId} AND i.task_id = ${task.taskId} AND i.seq = s.seq
+    WHERE NOT EXISTS (
+      SELECT 1 FROM effects e
+      WHERE e.workflow_id = ${batch.workflowId} AND e.environment = ${TASK_RUNTIME_ENVIRONMENT} AND e.task_id = ${taskKey}
+        AND e.item = s.seq - ${blockStart}::integer)
+    ON CONFLICT (tenant_id, task_id, seq) DO NOTHING`.execute(db);
+  const { rows: already } = await sql<{ n: number }>`
+    SELECT count(*)::integer AS n FROM task_runtime_dead_letters
+    WHERE tenant_id = ${task.tenantId} AND task_id = ${task.taskId} AND seq BETWEEN ${batch.fromSeq} AND ${batch.toSeq}`.execute(db);
+  const total = batch.toSeq - batch.fromSeq + 1;
+  return { deadLettered: already[0].n, processed: total - already[0].n };
+}
+
+export interface DeadLetter {
+  seq: number;
+  key: string;
+  block: number;
+  attempts: number;
+  error: string;
+  at: Date;
+}
+
+/** The task's dead letters in item order, `limit` at most. */
+export async function listDeadLetters(db: Db, task: TaskRef, limit = 1000): Promise<DeadLetter[]> {
+  const rows = await db
+    .selectFrom('task_runtime_dead_letters')
+    .selectAll()
+    .where('tenant_id', '=', task.tenantId)
+    .where('task_id', '=', task.taskId)
+    .orderBy('seq')
+    .limit(limit)
+    .execute();
+  return rows.map((row) => ({ seq: row.seq, key: row.item_key, block: row.block, attempts: row.attempts, error: row.error, at: row.created_at }));
+}

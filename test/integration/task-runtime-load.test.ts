@@ -1,0 +1,75 @@
+/**
+ * `ados runtime load` and the work-item table (migration 0010) on PGlite served over the wire, through the real CLI
+ * process: a file with bad lines loads nothing (all or nothing) and each bad line is reported by its number, exit 2;
+ * a good file loads with items numbered densely in file order; loading it again (or a file overlapping it) adds only
+ * new keys; items are read back by range.
+ */
+import { execFile } from 'node:child_process';
+import { migrateToLatest, openDatabase, type DatabaseHandle } from '../../shared/node/db';
+import { itemCount, loadWorkItems, readWorkItems } from '../../shared/node/task-runtime/store';
+import { startEmbeddedPostgresThread } from '../helpers/embedded-postgres-thread';
+import { ADOS_BIN } from '../helpers/processes';
+import { writeWorkItems } from '../helpers/task-runtime';
+import { PROJECT_ROOT } from '../helpers/toolchain';
+
+let server: Awaited<ReturnType<typeof startEmbeddedPostgresThread>>;
+let database: DatabaseHandle;
+
+beforeAll(async () => {
+  server = await startEmbeddedPostgresThread();
+  database = await openDatabase(server.url, { poolSize: 2 });
+  await migrateToLatest(database.db);
+}, 60_000);
+
+afterAll(async () => {
+  await database?.close();
+  await server?.stop();
+});
+
+function ados(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  const base = Object.fromEntries(Object.entries(process.env).filter(([k]) => !/^(ADOS_|TEMPORAL_|DATABASE_URL$)/.test(k)));
+  return new Promise((done) => {
+    execFile(process.execPath, [ADOS_BIN, ...args], { cwd: PROJECT_ROOT, env: { ...base, DATABASE_URL: server.url, ADOS_TENANT: 'acme' }, timeout: 60_000 }, (error, stdout, stderr) => {
+      const code = error ? ((error as { code?: unknown }).code as number | null) : 0;
+      done({ code: typeof code === 'number' ? code : null, stdout, stderr });
+    });
+  });
+}
+
+test('bad lines: nothing is loaded, each bad line is named by its number, exit 2', async () => {
+  const file = writeWorkItems(5, { extra: ['{"key": "x", "payload": 1', '', '{"payload": 2}', '{"key": "y", "colour": "red"}', '[1, 2]'] });
+  const run = await ados(['runtime', 'load', '--task', 'bad', '--file', file]);
+  expect(run.code).toBe(2);
+  expect(run.stderr).toContain('line 6: not JSON');
+  expect(run.stderr).toContain('line 8: key: Invalid input: expected string, received undefined');
+  expect(run.stderr).toContain('line 9: (root): Unrecognized key: "colour"');
+  expect(run.stderr).toContain('line 10: (root): Invalid input: expected object, received array');
+  expect(run.stderr).toContain('fix the 4 bad line(s)');
+  expect(await itemCount(database.db, { tenantId: 'acme', taskId: 'bad' })).toBe(0);
+  const rows = await database.db.selectFrom('task_runtime_items').select('seq').where('task_id', '=', 'bad').execute();
+  expect(rows).toEqual([]);
+});
+
+test('a good file loads in order; loading again is idempotent by key; an overlapping file adds only the new keys', async () => {
+  const task = { tenantId: 'acme', taskId: 'good' };
+  const run = await ados(['runtime', 'load', '--task', 'good', '--file', writeWorkItems(2500), '--json']);
+  expect(run.code).toBe(0);
+  expect(JSON.parse(run.stdout)).toMatchObject({ lines: 2500, added: 2500, alreadyLoaded: 0, itemCount: 2500 });
+  expect(await loadWorkItems(database.db, task, writeWorkItems(2500))).toEqual({ lines: 2500, added: 0, alreadyLoaded: 2500, itemCount: 2500 });
+  // 1 … 3000 again: 500 new keys, numbered after the others, and a key repeated in the file counted once.
+  const overlap = writeWorkItems(3000, { extra: [JSON.stringify({ key: 'item-2999', payload: 'again' })] });
+  expect(await loadWorkItems(database.db, task, overlap)).toEqual({ lines: 3001, added: 500, alreadyLoaded: 2501, itemCount: 3000 });
+  const range = await readWorkItems(database.db, task, 2499, 2502);
+  expect(range).toEqual([
+    { seq: 2499, key: 'item-2499', payload: { n: 2499 } },
+    { seq: 2500, key: 'item-2500', payload: { n: 2500 } },
+    { seq: 2501, key: 'item-2501', payload: { n: 2501 } },
+    { seq: 2502, key: 'item-2502', payload: { n: 2502 } },
+  ]);
+});
+
+test('a missing file is refused naming --file', async () => {
+  const run = await ados(['runtime', 'load', '--task', 'none', '--file', '/nonexistent/items.ndjson']);
+  expect(run.code).toBe(2);
+  expect(run.stderr).toContain('--file: cannot read: ENOENT');
+});

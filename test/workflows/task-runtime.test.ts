@@ -1,0 +1,267 @@
+/**
+ * taskRuntime on the time-skipping test server with the real workers (control + the `batch` capability, and the
+ * test.flaky-batch plugin) against PGlite: a 24-hour runtime over 10,000 loaded items with pacing and several
+ * continue-as-new hand-overs, each item effected exactly once; pause for 6 simulated hours; cancel mid-batch; extend
+ * by update and refused updates; a signal sent while the runtime hands over; deadline → resume → completed;
+ * terminated by hand → resumed from the database; the failing-batch policies; bad input refused by the workflow.
+ */
+import { hostname } from 'node:os';
+import { WorkflowFailedError, WorkflowUpdateFailedError } from '@temporalio/client';
+import type { Duration } from '@temporalio/common';
+import type { TestWorkflowEnvironment } from '@temporalio/testing';
+import { Worker } from '@temporalio/worker';
+import { specOf, type CapabilityDefinition } from '../../activities/capabilities/define';
+import { createCapabilityActivities } from '../../activities';
+import { prepareTaskRuntime, resumeFromDatabase, startTaskRuntime } from '../../client/task-runtime';
+import { capabilityTaskQueue } from '../../shared/contract/task-queues';
+import type { TaskRuntimeRequest } from '../../shared/contract/task-runtime/input';
+import {
+  cancelSignal,
+  extendBudgetUpdate,
+  pauseSignal,
+  resumeSignal,
+  setParallelismUpdate,
+  taskRuntimeProgressQuery,
+  type TaskRuntimeProgress,
+  type TaskRuntimeResult,
+} from '../../shared/contract/task-runtime/messages';
+import { createLogger } from '../../shared/node/logger';
+import { latestRuntimeCheckpoint, listDeadLetters, loadWorkItems } from '../../shared/node/task-runtime/store';
+import flakyBatch from '../fixtures/plugins/task-runtime-flaky';
+import { bundleWorkflows, installQuietRuntime, startStack, type AdosStack } from '../helpers/stack';
+import { chainRuns, effectsPerItem, exactlyOnceProblems, writeWorkItems } from '../helpers/task-runtime';
+import { createTimeSkippingEnv } from '../helpers/toolchain';
+import { auditEvents, sleep } from './fixtures';
+
+let env: TestWorkflowEnvironment;
+let stack: AdosStack;
+let plugin: { worker: Worker; running: Promise<void> } | undefined;
+
+beforeAll(async () => {
+  installQuietRuntime();
+  const workflowBundle = await bundleWorkflows();
+  env = await createTimeSkippingEnv();
+  stack = await startStack({ env, workflowBundle, capabilities: ['batch'] });
+  const worker = await Worker.create({
+    connection: env.nativeConnection,
+    namespace: env.namespace ?? 'default',
+    taskQueue: capabilityTaskQueue(flakyBatch.name, stack.taskQueuePrefix),
+    activities: createCapabilityActivities(flakyBatch.name, { db: stack.db, logger: createLogger('flaky', 'error'), workerIdentity: `flaky@${hostname()}`, workspaceRoot: '/tmp/ados-flaky' }, [flakyBatch]),
+    shutdownGraceTime: '2s',
+  });
+  plugin = { worker, running: worker.run() };
+}, 180_000);
+
+afterAll(async () => {
+  if (plugin?.worker.getState() === 'RUNNING') plugin.worker.shutdown();
+  await plugin?.running;
+  await stack?.shutdown();
+  await env?.teardown();
+});
+
+let taskCounter = 0;
+const freshTask = (tag: string) => `${tag}-${++taskCounter}-${Math.random().toString(36).slice(2, 6)}`;
+
+function request(taskId: string, extra: Partial<TaskRuntimeRequest> = {}): TaskRuntimeRequest {
+  return { tenantId: 'acme', taskId, source: { kind: 'generator', items: 1000 }, capability: 'batch', batchSize: 100, maxParallel: 2, requestedBy: 'carol', ...extra };
+}
+
+async function start(raw: TaskRuntimeRequest) {
+  const started = await startTaskRuntime(stack.client, stack.config, prepareTaskRuntime(raw, undefined));
+  return { ...started, handle: stack.client.workflow.getHandle(started.workflowId) };
+}
+
+/**
+ * Polls the progress query until `until` holds; with `advance` (e.g. "1m") each poll also moves the test server's
+ * clock on by that much (a query alone skips no time).
+ */
+async function waitForProgress(workflowId: string, until: (p: TaskRuntimeProgress) => boolean, advance?: Duration, timeoutMs = 60_000): Promise<TaskRuntimeProgress> {
+  const deadline = Date.now() + timeoutMs;
+  let last: TaskRuntimeProgress | undefined;
+  for (;;) {
+    try {
+      last = await stack.client.workflow.getHandle(workflowId).query(taskRuntimeProgressQuery);
+      if (until(last)) return last;
+    } catch {
+      // Between two runs of the chain the query can miss; ask again.
+    }
+    if (Date.now() > deadline) throw new Error(`progress of ${workflowId} did not reach the awaited state; last: ${JSON.stringify(last)}`);
+    if (advance) await env.sleep(advance);
+    else await sleep(50);
+  }
+}
+
+/**
+ * The runtime's result, moving the test server's clock on 5 minutes at a time until it ends: after the earlier tests'
+ * runtimes the server was seen not to skip time by itself for a paced runtime (not understood yet; see the report).
+ */
+async function resultOf(handle: { result(): Promise<unknown> }): Promise<TaskRuntimeResult> {
+  let outcome: { result?: TaskRuntimeResult; error?: unknown } | undefined;
+  void handle.result().then(
+    (result) => (outcome = { result: result as TaskRuntimeResult }),
+    (error: unknown) => (outcome = { error }),
+  );
+  while (!outcome) await Promise.race([env.sleep('5m'), sleep(500)]);
+  if ('error' in outcome) throw outcome.error;
+  return outcome.result!;
+}
+
+async function expectExactlyOnce(workflowId: string, items: number, batchSize = 100, except?: ReadonlySet<number>) {
+  const { perSeq } = await effectsPerItem(stack.db, workflowId, batchSize);
+  expect(exactlyOnceProblems(perSeq, items, except)).toEqual({ missing: [], twice: [], stray: [] });
+}
+
+test('a 24-hour runtime over 10,000 loaded items with pacing: every item once, several hand-overs, each run under the threshold', async () => {
+  const taskId = freshTask('day');
+  await loadWorkItems(stack.db, { tenantId: 'acme', taskId }, writeWorkItems(10_000));
+  const handOverAtEvents = 400;
+  // 100 batches, one started every 14 minutes: about 23 hours of the 24-hour budget.
+  const { workflowId, runId, handle } = await start(request(taskId, { source: { kind: 'table' }, pacing: '14m', budget: '24h', handOverAtEvents, checkpointEvery: 1000 }));
+  const result = (await handle.result()) as TaskRuntimeResult;
+  expect(result).toMatchObject({ outcome: 'completed', done: 10_000, processed: 10_000, deadLettered: 0, total: 10_000 });
+  await expectExactlyOnce(workflowId, 10_000);
+  const runs = await chainRuns(stack.client, workflowId, runId);
+  expect(runs.length).toBeGreaterThanOrEqual(4);
+  expect(runs.filter((r) => r.continuedAsNew)).toHaveLength(runs.length - 1);
+  for (const run of runs) expect(run.events).toBeLessThanOrEqual(handOverAtEvents);
+  expect(result.chainIndex).toBe(runs.length - 1);
+  // Simulated time: the pacing made it last most of the day, within the budget.
+  const startedAt = (await stack.client.workflow.getHandle(workflowId, runId).describe()).startTime.getTime();
+  const closedAt = (await handle.describe()).closeTime!.getTime();
+  expect(closedAt - startedAt).toBeGreaterThan(20 * 3_600_000);
+  expect(closedAt - startedAt).toBeLessThan(24 * 3_600_000);
+  process.stdout.write(`[task-runtime] 24h chain: ${runs.map((r) => r.events).join(', ')} events per run\n`);
+}, 600_000);
+
+test('pause for 6 simulated hours: nothing starts, the deadline moves on by the pause, resume completes it', async () => {
+  const { workflowId, handle } = await start(request(freshTask('pause'), { pacing: '10m', maxParallel: 1 }));
+  await waitForProgress(workflowId, (p) => p.done >= 200, '1m');
+  await handle.signal(pauseSignal, { by: 'carol', reason: 'maintenance' });
+  const paused = await waitForProgress(workflowId, (p) => p.stage === 'paused' && p.inFlight === 0);
+  await env.sleep('6h');
+  const later = await handle.query(taskRuntimeProgressQuery);
+  expect(later).toMatchObject({ paused: true, done: paused.done, stage: 'paused' });
+  await handle.signal(resumeSignal, { by: 'carol' });
+  // Paused time does not count: on resume the deadline has moved on by the pause.
+  const resumed = await waitForProgress(workflowId, (p) => !p.paused);
+  expect(Date.parse(resumed.deadline) - Date.parse(paused.deadline)).toBeGreaterThanOrEqual(6 * 3_600_000 - 60_000);
+  const result = (await handle.result()) as TaskRuntimeResult;
+  expect(result).toMatchObject({ outcome: 'completed', done: 1000, paused: false });
+  await expectExactlyOnce(workflowId, 1000);
+  const events = (await auditEvents(stack.db, workflowId)).map((e) => e.event);
+  expect(events).toEqual(expect.arrayContaining(['pause-requested', 'resume-requested', 'finished']));
+});
+
+test('cancel mid-batch: the batch in flight finishes, a checkpoint is recorded, it ends cancelled', async () => {
+  const taskId = freshTask('cancel');
+  const { workflowId, handle } = await start(request(taskId, { source: { kind: 'generator', items: 5000 }, maxParallel: 1, capabilityInput: { itemWorkMs: 10 } }));
+  await waitForProgress(workflowId, (p) => p.inFlight === 1 && p.done >= 100);
+  await handle.signal(cancelSignal, { by: 'carol', reason: 'enough' });
+  const result = (await handle.result()) as TaskRuntimeResult;
+  expect(result.outcome).toBe('cancelled');
+  expect(result.done % 100).toBe(0);
+  expect(result.done).toBeGreaterThanOrEqual(200);
+  expect(result.done).toBeLessThan(5000);
+  const { rows } = await effectsPerItem(stack.db, workflowId, 100);
+  expect(rows).toBe(result.done);
+  await expectExactlyOnce(workflowId, result.done);
+  expect(await latestRuntimeCheckpoint(stack.db, { tenantId: 'acme', taskId })).toMatchObject({ reason: 'cancelled', state: { cursor: result.done } });
+});
+
+test('extend by update; out-of-range updates are refused with the field named and the runtime carries on', async () => {
+  const { workflowId, handle } = await start(request(freshTask('extend'), { pacing: '10m', maxParallel: 1, budget: '1h' }));
+  await waitForProgress(workflowId, (p) => p.done >= 100, '1m');
+  await expect(handle.executeUpdate(setParallelismUpdate, { args: [{ parallelism: 0 }] })).rejects.toThrow(WorkflowUpdateFailedError);
+  const refused = await handle.executeUpdate(setParallelismUpdate, { args: [{ parallelism: 65 }] }).catch((e: WorkflowUpdateFailedError) => e.cause?.message);
+  expect(refused).toBe('parallelism: must be a whole number from 1 to 64 (got 65)');
+  const badExtension = await handle.executeUpdate(extendBudgetUpdate, { args: [{ by: 'soon' }] }).catch((e: WorkflowUpdateFailedError) => e.cause?.message);
+  expect(badExtension).toBe('by: must be a duration longer than zero, e.g. "6h" (got "soon")');
+  const extended = await handle.executeUpdate(extendBudgetUpdate, { args: [{ by: '3h', requestedBy: 'carol' }] });
+  expect(extended.budgetMs).toBe(4 * 3_600_000);
+  expect(await handle.executeUpdate(setParallelismUpdate, { args: [{ parallelism: 3 }] })).toEqual({ previous: 1, parallelism: 3 });
+  const result = (await handle.result()) as TaskRuntimeResult;
+  expect(result).toMatchObject({ outcome: 'completed', done: 1000, parallelism: 3, budgetMs: 4 * 3_600_000 });
+  await expectExactlyOnce(workflowId, 1000);
+  const events = (await auditEvents(stack.db, workflowId)).map((e) => e.event);
+  expect(events.filter((e) => e === 'budget-extended' || e === 'parallelism-set')).toEqual(['budget-extended', 'parallelism-set']);
+});
+
+test('a signal sent while the runtime hands over (continue-as-new) is honoured by the next run', async () => {
+  const { workflowId, handle } = await start(request(freshTask('handover'), { source: { kind: 'generator', items: 6000 }, maxParallel: 2, handOverAtEvents: 200, capabilityInput: { itemWorkMs: 5 } }));
+  const handingOver = await waitForProgress(workflowId, (p) => p.stage === 'handing-over', undefined, 120_000);
+  await handle.signal(pauseSignal, { by: 'carol', reason: 'during the hand-over' });
+  const next = await waitForProgress(workflowId, (p) => p.chainIndex > handingOver.chainIndex && p.stage === 'paused', undefined, 120_000);
+  expect(next.paused).toBe(true);
+  await handle.signal(resumeSignal, { by: 'carol' });
+  const result = (await handle.result()) as TaskRuntimeResult;
+  expect(result).toMatchObject({ outcome: 'completed', done: 6000 });
+  await expectExactlyOnce(workflowId, 6000);
+}, 300_000);
+
+test('deadline reached → stops with a checkpoint → resumed from it → completes', async () => {
+  const taskId = freshTask('deadline');
+  const { workflowId, handle } = await start(request(taskId, { pacing: '20m', maxParallel: 1, budget: '1h' }));
+  const first = await resultOf(handle);
+  expect(first.outcome).toBe('deadline_reached');
+  expect(first.done).toBeGreaterThan(0);
+  expect(first.done).toBeLessThan(1000);
+  const checkpoint = await latestRuntimeCheckpoint(stack.db, { tenantId: 'acme', taskId });
+  expect(checkpoint).toMatchObject({ reason: 'deadline_reached', state: { cursor: first.done } });
+  const resumed = await resumeFromDatabase(stack.client, stack.config, stack.db, { tenantId: 'acme', taskId }, '24h');
+  const result = await resultOf(stack.client.workflow.getHandle(workflowId, resumed.runId));
+  expect(result).toMatchObject({ outcome: 'completed', done: 1000 });
+  expect(result.chainIndex).toBeGreaterThan(checkpoint!.chainIndex);
+  await expectExactlyOnce(workflowId, 1000);
+});
+
+test('terminated by hand → resumed from the database: every item once', async () => {
+  const taskId = freshTask('terminated');
+  const { workflowId, handle } = await start(request(taskId, { source: { kind: 'generator', items: 3000 }, maxParallel: 3, checkpointEvery: 200, capabilityInput: { itemWorkMs: 2 } }));
+  await waitForProgress(workflowId, (p) => p.done >= 800);
+  await handle.terminate('by hand');
+  const checkpoint = await latestRuntimeCheckpoint(stack.db, { tenantId: 'acme', taskId });
+  expect(checkpoint!.state.cursor).toBeGreaterThan(0);
+  const resumed = await resumeFromDatabase(stack.client, stack.config, stack.db, { tenantId: 'acme', taskId });
+  const result = (await stack.client.workflow.getHandle(workflowId, resumed.runId).result()) as TaskRuntimeResult;
+  expect(result).toMatchObject({ outcome: 'completed', done: 3000 });
+  await expectExactlyOnce(workflowId, 3000);
+});
+
+test('a batch failing past its retries is dead-lettered (its unprocessed items) and the runtime goes on; `stop` ends it as failed', async () => {
+  const taskId = freshTask('flaky');
+  // Item 250 fails every time: batch 2 (items 201–300) processes 201–249, then fails.
+  await loadWorkItems(stack.db, { tenantId: 'acme', taskId }, writeWorkItems(500, { payload: (n) => (n === 250 ? { fail: true } : { n }) }));
+  const raw = request(taskId, { source: { kind: 'table' }, capability: flakyBatch.name, capabilitySpec: specOf(flakyBatch as CapabilityDefinition) as TaskRuntimeRequest['capabilitySpec'], onFailure: { retries: 1, then: 'dead-letter' } });
+  const { workflowId, handle } = await start(raw);
+  const result = (await handle.result()) as TaskRuntimeResult;
+  expect(result).toMatchObject({ outcome: 'completed', done: 500, deadLettered: 51, processed: 449 });
+  const letters = await listDeadLetters(stack.db, { tenantId: 'acme', taskId });
+  expect(letters.map((l) => l.seq)).toEqual(Array.from({ length: 51 }, (_, i) => 250 + i));
+  expect(letters[0]).toMatchObject({ key: 'item-250', block: 2, attempts: 2 });
+  expect(letters[0].error).toContain('item item-250 is marked to fail');
+  await expectExactlyOnce(workflowId, 500, 100, new Set(letters.map((l) => l.seq)));
+
+  const stopTask = freshTask('flaky-stop');
+  await loadWorkItems(stack.db, { tenantId: 'acme', taskId: stopTask }, writeWorkItems(500, { payload: (n) => (n === 250 ? { fail: true } : { n }) }));
+  const stopped = (await (await start({ ...raw, taskId: stopTask, maxParallel: 1, onFailure: { retries: 0, then: 'stop' } })).handle.result()) as TaskRuntimeResult;
+  expect(stopped.outcome).toBe('failed');
+  expect(stopped.reason).toContain('items 201–300');
+  expect(await latestRuntimeCheckpoint(stack.db, { tenantId: 'acme', taskId: stopTask })).toMatchObject({ reason: 'failed', state: { cursor: 200 } });
+});
+
+test('input the workflow refuses names the field; a malformed signal is refused and audited while it carries on', async () => {
+  const handle = await stack.client.workflow.start('taskRuntime', {
+    taskQueue: `${stack.taskQueuePrefix}.control`,
+    workflowId: `runtime-acme-${freshTask('bad')}`,
+    args: [{ ...request('x'), batchSize: 0 }],
+  });
+  const failure = await handle.result().catch((e: WorkflowFailedError) => e.cause?.message);
+  expect(failure).toContain('batchSize: must be at least 1');
+
+  const { workflowId, handle: running } = await start(request(freshTask('signal'), { pacing: '5m', maxParallel: 1 }));
+  await running.signal(pauseSignal, { by: 'carol', force: true } as never);
+  const result = await resultOf(running);
+  expect(result).toMatchObject({ outcome: 'completed', paused: false });
+  const refused = (await auditEvents(stack.db, workflowId)).find((e) => e.event === 'signal-refused');
+  expect(refused?.detail).toMatchObject({ signal: 'pause', by: 'carol' });
+});

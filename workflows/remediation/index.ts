@@ -1,0 +1,1 @@
+export { remediationRun } from './remediation-run';

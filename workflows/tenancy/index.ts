@@ -1,0 +1,1 @@
+export { tenantGate } from './tenant-gate';
