@@ -51,7 +51,7 @@ const HEARTBEAT_EVERY_MS = 1_000;
  */
 export const BURST_QUIET_MS = 10;
 /** …but never later than this, nor than a quarter of the slack: a steady stream of starts must not starve anyone. */
-const BURST_MAX_WAIT_MS = 50;
+export const BURST_MAX_WAIT_MS = 50;
 
 /** Sleeps `ms` with heartbeats; `stop()` ends it early (a cache hit makes the work unnecessary). */
 function simulateWork(ms: number): { done: Promise<void>; stop(): void } {

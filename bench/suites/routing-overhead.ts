@@ -6,6 +6,11 @@
  * function, the same activity options) and calls the same activity on the same queue and worker, alternately, in the
  * same process, against the same dev server. Target: ADOS / floor ≤ 1.05.
  *
+ * The runs' tenant, `bench`, is configured as a tenant running this plan would be: maxParallel tasks of one agent
+ * (the capability) at once need a per-agent quota of at least maxParallel (BENCH_TENANT_LIMITS; the default, 2, would
+ * make the gate, not ADOS's routing, the bottleneck). Its runs pass the tenant gate as every run does: a run slot at
+ * the head, and agent units leased from the gate.
+ *
  * The benchmark database (bench/lib/database.ts); the pinned Temporal dev server started here; the workers in this
  * process. Nothing here asserts.
  */
@@ -16,6 +21,7 @@ import { startDeliveryRun } from '../../client/delivery';
 import type { DeliveryRunInput, PlanTask } from '../../shared/contract/delivery/input';
 import type { DeliveryResult } from '../../shared/contract/delivery/status';
 import { loadBenchConfig } from '../../shared/node/config';
+import { createTenant, getTenant, updateTenant } from '../../shared/node/tenancy/store';
 import { median, type BenchReport, type BenchSuite } from '../harness';
 import { eventCounts, eventMs, historyTimings } from '../lib/history';
 import { startInProcessStack, type InProcessStack } from '../lib/in-process-stack';
@@ -27,6 +33,9 @@ const MAX_PARALLEL = 10;
 const REPEATS = loadBenchConfig().repeats;
 const CAPABILITY = 'noop';
 const ENVIRONMENT = 'dev';
+const TENANT = 'bench';
+/** The tenant's limits: as many concurrent tasks per agent as the plan runs at once (the profile's maximum is 1000). */
+const BENCH_TENANT_LIMITS = { maxConcurrentTasksPerAgent: MAX_PARALLEL };
 /** What a run audits: run.started, task.running and task.succeeded per task, environment.promoted, run.finished. */
 const EXPECTED_AUDIT_ENTRIES = 3 + 2 * WIDTH * DEPTH;
 
@@ -49,8 +58,8 @@ function planTasks(): PlanTask[] {
 
 type Stack = InProcessStack;
 
-function startStack(): Promise<Stack> {
-  return startInProcessStack({
+async function startStack(): Promise<Stack> {
+  const stack = await startInProcessStack({
     capabilities: [CAPABILITY],
     maxConcurrent: 2 * MAX_PARALLEL,
     extraWorkers: async ({ env, prefix }) => {
@@ -58,6 +67,11 @@ function startStack(): Promise<Stack> {
       return [await Worker.create({ connection: env.nativeConnection, namespace: 'default', taskQueue: `${prefix}.bare`, workflowBundle: bare, identity: `bench-bare@${hostname()}` })];
     },
   });
+  // A database kept from an earlier benchmark (DATABASE_URL) may have the tenant already.
+  const limits = { limits: BENCH_TENANT_LIMITS };
+  if (await getTenant(stack.db, TENANT)) await updateTenant(stack.db, TENANT, limits, 'bench routing-overhead');
+  else await createTenant(stack.db, TENANT, limits, 'bench routing-overhead');
+  return stack;
 }
 
 interface Sample {
@@ -108,7 +122,7 @@ async function historySample(client: Client, workflowId: string): Promise<Omit<S
 
 async function runAdos(stack: Stack, n: number): Promise<Sample> {
   const input: DeliveryRunInput = {
-    tenantId: 'bench',
+    tenantId: TENANT,
     runId: `routing-${Date.now()}-${n}`,
     requestedBy: 'bench',
     goal: { type: 'build', complexity: 'low', risk: 'low', maxCost: 0 },
@@ -129,7 +143,7 @@ async function runAdos(stack: Stack, n: number): Promise<Sample> {
 
 async function runFloor(stack: Stack, n: number): Promise<Sample> {
   const input: BareDagInput = {
-    tenantId: 'bench',
+    tenantId: TENANT,
     runId: `floor-${Date.now()}-${n}`,
     prefix: stack.config.taskQueuePrefix,
     environment: ENVIRONMENT,
@@ -197,6 +211,7 @@ export const suite: BenchSuite = {
         ],
         notes: [
           `DAG: ${DEPTH} layers of ${WIDTH}; each task of layer k > 0 depends on two of layer k-1; maxParallel ${MAX_PARALLEL}; capability ${CAPABILITY} (returns at once).`,
+          `Tenant ${TENANT}: limits ${JSON.stringify(BENCH_TENANT_LIMITS)}, the rest the defaults; its runs hold a run slot of the tenant gate and lease their agent units from it (asked for when all the run's units are busy, kept for its next tasks).`,
           `ADOS: deliveryRun with one environment (${ENVIRONMENT}), no approval: input validation, a DescribeTaskQueue routing check before scheduling, run.started / environment.promoted / run.finished, and every task's running and succeeded audit entries (tasks table + audit_log), written in batches (one per workflow activation, one write in flight at a time) by local activities of the control worker; the run's row goes in alongside the routing check, and the entries still unwritten at the end go in the transaction that closes the run.`,
           'Floor: bench/workflows/bare-dag.ts, the same scheduler (runDag from workflows/dag.ts, maxParallel read through a function as deliveryRun does), the same activity options (taskActivityOptions: queue, timeouts, retry, summary) and the same noop activity with the same request on the same worker and queue, nothing else.',
           'Head, DAG and tail come from the histories; "workflow task started → completed" is the time the workflow worker held the run\'s workflow tasks, local activities it waited for included.',

@@ -1,15 +1,15 @@
 /**
  * Recorded scenarios of tenantGate, listed in record-histories.ts's SCENARIOS (test/histories/main/tenantGate-*.json):
  * runs queued behind a cap of 1 with their agent slots, a gate that continues as new with a queue (the first run's
- * history, which ends with the hand-over), and a terminated holder the gate finds closed. Each gate ends idle: the
- * test server skips its idle wait.
+ * history, which ends with the hand-over), a terminated holder the gate finds closed, and a holder recalled while
+ * another run waits for its agent. Each gate ends idle: the test server skips its idle wait.
  */
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { DeliveryRunInput } from '../../shared/contract/delivery/input';
 import { controlTaskQueue } from '../../shared/contract/task-queues';
-import { TENANT_GATE_WORKFLOW_TYPE, tenantGateStateQuery, type TenantGateInput } from '../../shared/contract/tenancy/gate';
+import { agentResource, TENANT_GATE_WORKFLOW_TYPE, tenantGateStateQuery, type TenantGateInput } from '../../shared/contract/tenancy/gate';
 import { tenantGateWorkflowId } from '../../shared/contract/workflow-ids';
 import { createTenant } from '../../shared/node/tenancy/store';
 import { eventually } from '../helpers/eventually';
@@ -95,6 +95,37 @@ export const TENANT_GATE_SCENARIOS: TenantGateScenario[] = [
       // A closed gate still answers queries (its worker replays it).
       const closed = (await gate.query(tenantGateStateQuery)).totals.closedHolders;
       return { workflowId: gate.workflowId, outcome: closed === 1 ? 'succeeded' : `unexpected: ${closed} closed holders` };
+    },
+  },
+  {
+    workflowType: 'tenantGate',
+    name: 'recalled-holder',
+    description: '2 tasks per agent: a run holds both units of builder, one idle after its no-op task; a second run asks, the gate recalls the first, whose idle unit goes to the second',
+    expected: 'succeeded',
+    async run(stack) {
+      const tenantId = 'replay_gate_recall';
+      const builder = agentResource('builder');
+      const done = join(mkdtempSync(join(tmpdir(), 'ados-gate-replay-')), 'done');
+      const holder = noopRun(tenantId, 'holder');
+      holder.plan.tasks = [
+        { id: 'long', capability: 'exec', agent: 'builder', input: { argv: [`until [ -e "${done}" ]; do sleep 0.05; done`], shell: true } },
+        { id: 'quick', capability: 'noop', agent: 'builder', input: {} },
+      ];
+      const { workflowId: holderId } = await stack.startRun(holder);
+      const gate = stack.client.workflow.getHandle(tenantGateWorkflowId(tenantId));
+      const builderOf = async () => (await gate.query(tenantGateStateQuery)).resources.find((r) => r.resource === builder);
+      await eventually('the holder holds both units of builder', 30_000, async () => ((await builderOf())?.held.length === 2 ? true : undefined));
+      await eventually('its quick task is done', 30_000, async () => ((await stack.status(holderId)).tasks.dev?.quick?.state === 'succeeded' ? true : undefined));
+      const waiter = noopRun(tenantId, 'waiter');
+      waiter.plan.tasks = [{ id: 'b', capability: 'noop', agent: 'builder', input: {} }];
+      const { workflowId: waiterId } = await stack.startRun(waiter);
+      const { outcome } = await stack.result(waiterId);
+      writeFileSync(done, '');
+      const held = await stack.result(holderId);
+      await gate.result();
+      const { recalls } = (await gate.query(tenantGateStateQuery)).totals;
+      if (outcome !== 'succeeded' || held.outcome !== 'succeeded') return { workflowId: gate.workflowId, outcome: `unexpected: waiter ${outcome}, holder ${held.outcome}` };
+      return { workflowId: gate.workflowId, outcome: recalls === 1 ? 'succeeded' : `unexpected: ${recalls} recalls` };
     },
   },
 ];

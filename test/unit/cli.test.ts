@@ -82,11 +82,13 @@ function quietProgram(): Command {
 }
 
 describe('buildProgram', () => {
-  it('has the commands run (start, status, result), approve, reject, pending, workers, extract and schema', () => {
+  it('has a command for every kind of work and every control', () => {
     const program = buildProgram();
     expect(program.name()).toBe('ados');
     // `ados worker` is the worker process's own program (workers/main.ts): listed in the help, run by client/bin/ados.cjs.
-    expect(program.commands.map((c) => c.name())).toEqual(['run', 'approve', 'reject', 'approver', 'pending', 'resolve', 'workers', 'capabilities', 'release', 'extract', 'schema', 'tenant']);
+    expect(program.commands.map((c) => c.name())).toEqual([
+      'run', 'approve', 'reject', 'approver', 'audit', 'pending', 'resolve', 'workers', 'capabilities', 'release', 'extract', 'schema', 'tenant', 'runtime', 'incident', 'freeze',
+    ]);
     const run = program.commands.find((c) => c.name() === 'run')!;
     expect(run.commands.map((c) => c.name())).toEqual(['start', 'status', 'why', 'result']);
   });

@@ -86,8 +86,18 @@ describe('the tenant profile', () => {
       displayName: null,
       active: true,
       budget: { perDay: null, perMonth: null, unit: 'usd' },
-      limits: { maxConcurrentRuns: 5, maxConcurrentTasksPerAgent: 2, priority: 5, fairnessWeight: 1 },
+      limits: {
+        maxConcurrentRuns: 5,
+        maxConcurrentTasksPerAgent: 2,
+        priority: 5,
+        fairnessWeight: 1,
+        runStartsPerMinute: 600,
+        runStartBurst: 100,
+        agentTaskStartsPerMinute: 6000,
+        agentTaskStartBurst: 1000,
+      },
       policies: { planner: {}, tool: {}, agent: {}, generation: {} },
+      approvals: { roles: {}, prod: null },
       metaLearning: false,
     });
   });

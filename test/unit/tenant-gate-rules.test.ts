@@ -3,9 +3,20 @@
  * backpressure for low-priority runs) and the wait reason `ados run why` prints.
  */
 import type { BackpressureReading } from '../../shared/contract/tenancy/backpressure';
-import { agentResource, describeGateWait, RUNS_RESOURCE, type GateLimits, type GateState, type HolderRef } from '../../shared/contract/tenancy/gate';
+import {
+  agentResource,
+  describeGateWait,
+  gateRequestSchema,
+  parseGateMessage,
+  RUNS_RESOURCE,
+  slotGrantSchema,
+  slotRecallSchema,
+  type GateLimits,
+  type GateState,
+  type HolderRef,
+} from '../../shared/contract/tenancy/gate';
 import { fullBucket, msUntilFull, msUntilToken, refill, takeToken } from '../../shared/contract/tenancy/token-bucket';
-import { applyGateRequest, blockingHolders, decideGrants, freshGateState, gateView, pruneBuckets } from '../../workflows/tenancy/gate-rules';
+import { applyGateRequest, blockingHolders, decideGrants, decideRecalls, freshGateState, gateView, pruneBuckets } from '../../workflows/tenancy/gate-rules';
 
 describe('token bucket', () => {
   const limit = { perMinute: 60, burst: 3 };
@@ -68,7 +79,7 @@ describe('grant rules', () => {
 
     applyGateRequest(state, LIMITS, { holder: holder(3), releaseAll: true }, 0);
     expect(granted(state)).toEqual(['delivery-acme-r1']);
-    expect(state.totals).toEqual({ granted: 3, released: 1, closedHolders: 0 });
+    expect(state.totals).toEqual({ granted: 3, released: 1, closedHolders: 0, recalls: 0 });
   });
 
   test('a request sent twice is queued once; releasing a queued request withdraws it', () => {
@@ -131,5 +142,89 @@ describe('grant rules', () => {
     expect(Object.keys(state.buckets)).toEqual(['agent:builder']);
     pruneBuckets(state, limits, 1000);
     expect(state.buckets).toEqual({});
+  });
+});
+
+describe('recall rules', () => {
+  const limits = { ...LIMITS, maxConcurrentTasksPerAgent: 2 };
+  const builder = agentResource('builder');
+  const ask = (state: GateState, n: number, ids: string[], resource = builder) =>
+    applyGateRequest(state, limits, { holder: holder(n), acquire: ids.map((requestId) => ({ requestId, resource })) }, 0);
+  const recalled = (state: GateState) => decideRecalls(state, limits).map((r) => [r.holder.workflowId, r.resources]);
+
+  test('a full agent resource recalls its holders once each, for those that somebody else waits behind', () => {
+    const state = freshGateState('acme', 'ados');
+    ask(state, 1, [`${builder}#1`]);
+    ask(state, 2, [`${builder}#1`]);
+    decideGrants(state, limits, 0);
+    // Full, nobody waits: no recall.
+    expect(recalled(state)).toEqual([]);
+    ask(state, 3, [`${builder}#1`]);
+    decideGrants(state, limits, 0);
+    expect(recalled(state)).toEqual([
+      ['delivery-acme-r1', [builder]],
+      ['delivery-acme-r2', [builder]],
+    ]);
+    // Once per holder per resource: the next pass sends nothing more.
+    expect(recalled(state)).toEqual([]);
+    expect(state.totals.recalls).toBe(2);
+  });
+
+  test('a holder waiting behind its own units only is not recalled, and `runs` is never recalled', () => {
+    const state = freshGateState('acme', 'ados');
+    applyGateRequest(state, limits, { holder: holder(1), acquire: [{ requestId: 'runs', resource: RUNS_RESOURCE }] }, 0);
+    applyGateRequest(state, limits, { holder: holder(2), acquire: [{ requestId: 'runs', resource: RUNS_RESOURCE }] }, 0);
+    applyGateRequest(state, limits, { holder: holder(3), acquire: [{ requestId: 'runs', resource: RUNS_RESOURCE }] }, 0);
+    ask(state, 1, [`${builder}#1`, `${builder}#2`, `${builder}#3`]);
+    decideGrants(state, limits, 0);
+    expect(state.waiting.map((w) => w.resource).sort()).toEqual([builder, RUNS_RESOURCE]);
+    expect(recalled(state)).toEqual([]);
+  });
+
+  test('asking again ends the recall (recalled again while others still wait); leaving forgets it', () => {
+    const state = freshGateState('acme', 'ados');
+    ask(state, 1, [`${builder}#1`, `${builder}#2`]);
+    decideGrants(state, limits, 0);
+    ask(state, 2, [`${builder}#1`]);
+    decideGrants(state, limits, 0);
+    expect(recalled(state)).toEqual([['delivery-acme-r1', [builder]]]);
+    // r1 gives one unit back and asks for another: r2 gets the freed one, r1's new request waits.
+    applyGateRequest(state, limits, { holder: holder(1), release: [`${builder}#1`], acquire: [{ requestId: `${builder}#3`, resource: builder }] }, 0);
+    expect(state.recalled).toEqual([]);
+    expect(decideGrants(state, limits, 0).grants.map((g) => g.holder.workflowId)).toEqual(['delivery-acme-r2']);
+    // r2 is recalled (r1 waits behind it); r1 is not (nobody else waits behind its unit).
+    expect(recalled(state)).toEqual([['delivery-acme-r2', [builder]]]);
+    applyGateRequest(state, limits, { holder: holder(2), releaseAll: true }, 0);
+    expect(state.recalled).toEqual([]);
+  });
+
+  test('the recall marks are plain JSON (carried over continue-as-new)', () => {
+    const state = freshGateState('acme', 'ados');
+    ask(state, 1, [`${builder}#1`, `${builder}#2`]);
+    ask(state, 2, [`${builder}#1`]);
+    decideGrants(state, limits, 0);
+    decideRecalls(state, limits);
+    const carried = JSON.parse(JSON.stringify(state)) as GateState;
+    expect(carried.recalled).toEqual([{ holder: holder(1), resource: builder }]);
+    expect(decideRecalls(carried, limits)).toEqual([]);
+  });
+});
+
+describe('gate messages are parsed strictly', () => {
+  test('a well-formed request, grant and recall pass', () => {
+    expect(parseGateMessage(gateRequestSchema, { holder: holder(1), acquire: [{ requestId: 'agent:b#1', resource: 'agent:b', priority: 7 }], release: ['agent:b#0'] }).ok).toBe(true);
+    expect(parseGateMessage(slotGrantSchema, { requestIds: ['runs'] }).ok).toBe(true);
+    expect(parseGateMessage(slotRecallSchema, { resources: ['agent:b'] }).ok).toBe(true);
+  });
+
+  test('a malformed one is refused, naming the field', () => {
+    expect(parseGateMessage(gateRequestSchema, { holder: holder(1), acquire: [{ requestId: 'x', resource: 'gpu' }] })).toEqual({
+      ok: false,
+      issue: 'acquire.0.resource: must be "runs" or "agent:<name>"',
+    });
+    expect(parseGateMessage(gateRequestSchema, { holder: { workflowId: 'w' } })).toMatchObject({ ok: false, issue: expect.stringMatching(/^holder\.runId: /) });
+    expect(parseGateMessage(slotRecallSchema, { resources: ['runs'], extra: 1 })).toMatchObject({ ok: false, issue: expect.stringContaining('extra') });
+    expect(parseGateMessage(slotRecallSchema, { resources: [] })).toMatchObject({ ok: false, issue: expect.stringMatching(/^resources: /) });
+    expect(parseGateMessage(slotGrantSchema, undefined)).toMatchObject({ ok: false, issue: expect.stringMatching(/^\(root\): /) });
   });
 });

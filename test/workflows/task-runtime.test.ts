@@ -9,10 +9,11 @@ import { hostname } from 'node:os';
 import { WorkflowFailedError, WorkflowUpdateFailedError } from '@temporalio/client';
 import type { Duration } from '@temporalio/common';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
-import { Worker } from '@temporalio/worker';
+import { Worker, type WorkflowBundle } from '@temporalio/worker';
 import { specOf, type CapabilityDefinition } from '../../activities/capabilities/define';
 import { createCapabilityActivities } from '../../activities';
 import { prepareTaskRuntime, resumeFromDatabase, startTaskRuntime } from '../../client/task-runtime';
+import { AdosStage } from '../../shared/contract/search-attributes';
 import { capabilityTaskQueue } from '../../shared/contract/task-queues';
 import type { TaskRuntimeRequest } from '../../shared/contract/task-runtime/input';
 import {
@@ -35,11 +36,12 @@ import { auditEvents, sleep } from './fixtures';
 
 let env: TestWorkflowEnvironment;
 let stack: AdosStack;
+let workflowBundle: WorkflowBundle;
 let plugin: { worker: Worker; running: Promise<void> } | undefined;
 
 beforeAll(async () => {
   installQuietRuntime();
-  const workflowBundle = await bundleWorkflows();
+  workflowBundle = await bundleWorkflows();
   env = await createTimeSkippingEnv();
   stack = await startStack({ env, workflowBundle, capabilities: ['batch'] });
   const worker = await Worker.create({
@@ -66,48 +68,48 @@ function request(taskId: string, extra: Partial<TaskRuntimeRequest> = {}): TaskR
   return { tenantId: 'acme', taskId, source: { kind: 'generator', items: 1000 }, capability: 'batch', batchSize: 100, maxParallel: 2, requestedBy: 'carol', ...extra };
 }
 
-async function start(raw: TaskRuntimeRequest) {
-  const started = await startTaskRuntime(stack.client, stack.config, prepareTaskRuntime(raw, undefined));
-  return { ...started, handle: stack.client.workflow.getHandle(started.workflowId) };
+async function start(raw: TaskRuntimeRequest, on: AdosStack = stack) {
+  const started = await startTaskRuntime(on.client, on.config, prepareTaskRuntime(raw, undefined));
+  return { ...started, handle: on.client.workflow.getHandle(started.workflowId) };
 }
 
 /**
  * Polls the progress query until `until` holds; with `advance` (e.g. "1m") each poll also moves the test server's
- * clock on by that much (a query alone skips no time).
+ * clock on by that much (a query alone skips no time). Never across a hand-over: see waitForStage.
  */
-async function waitForProgress(workflowId: string, until: (p: TaskRuntimeProgress) => boolean, advance?: Duration, timeoutMs = 60_000): Promise<TaskRuntimeProgress> {
+async function waitForProgress(workflowId: string, until: (p: TaskRuntimeProgress) => boolean, advance?: Duration, timeoutMs = 60_000, on: AdosStack = stack): Promise<TaskRuntimeProgress> {
   const deadline = Date.now() + timeoutMs;
   let last: TaskRuntimeProgress | undefined;
   for (;;) {
-    try {
-      last = await stack.client.workflow.getHandle(workflowId).query(taskRuntimeProgressQuery);
-      if (until(last)) return last;
-    } catch {
-      // Between two runs of the chain the query can miss; ask again.
-    }
+    last = await on.client.workflow.getHandle(workflowId).query(taskRuntimeProgressQuery);
+    if (until(last)) return last;
     if (Date.now() > deadline) throw new Error(`progress of ${workflowId} did not reach the awaited state; last: ${JSON.stringify(last)}`);
-    if (advance) await env.sleep(advance);
+    if (advance) await on.env.sleep(advance);
     else await sleep(50);
   }
 }
 
 /**
- * The runtime's result, moving the test server's clock on 5 minutes at a time until it ends: after the earlier tests'
- * runtimes the server was seen not to skip time by itself for a paced runtime (not understood yet; see the report).
+ * Polls the current run of the chain and its AdosStage search attribute (describe, no query) until `until` holds.
+ * Around a hand-over a query must not be used. Seen on the time-skipping test server (1.38.0) with queries every 50 ms
+ * through a continue-as-new: the next run had started, but the old run stayed open with its last workflow task
+ * started and never completed (no pending activity), for minutes, until a retry of that task went through. A workflow
+ * task in flight holds the server's time-skipping lock, so every later test's timers stopped skipping too (the
+ * deadline test, paced, then hung).
  */
-async function resultOf(handle: { result(): Promise<unknown> }): Promise<TaskRuntimeResult> {
-  let outcome: { result?: TaskRuntimeResult; error?: unknown } | undefined;
-  void handle.result().then(
-    (result) => (outcome = { result: result as TaskRuntimeResult }),
-    (error: unknown) => (outcome = { error }),
-  );
-  while (!outcome) await Promise.race([env.sleep('5m'), sleep(500)]);
-  if ('error' in outcome) throw outcome.error;
-  return outcome.result!;
+async function waitForStage(workflowId: string, until: (run: { runId: string; stage?: string }) => boolean, timeoutMs = 120_000): Promise<{ runId: string; stage?: string }> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const description = await stack.client.workflow.getHandle(workflowId).describe();
+    const run = { runId: description.runId, stage: description.typedSearchAttributes.get(AdosStage) };
+    if (until(run)) return run;
+    if (Date.now() > deadline) throw new Error(`${workflowId} did not reach the awaited stage; last: ${JSON.stringify(run)}`);
+    await sleep(50);
+  }
 }
 
-async function expectExactlyOnce(workflowId: string, items: number, batchSize = 100, except?: ReadonlySet<number>) {
-  const { perSeq } = await effectsPerItem(stack.db, workflowId, batchSize);
+async function expectExactlyOnce(workflowId: string, items: number, batchSize = 100, except?: ReadonlySet<number>, on: AdosStack = stack) {
+  const { perSeq } = await effectsPerItem(on.db, workflowId, batchSize);
   expect(exactlyOnceProblems(perSeq, items, except)).toEqual({ missing: [], twice: [], stray: [] });
 }
 
@@ -188,10 +190,12 @@ test('extend by update; out-of-range updates are refused with the field named an
 
 test('a signal sent while the runtime hands over (continue-as-new) is honoured by the next run', async () => {
   const { workflowId, handle } = await start(request(freshTask('handover'), { source: { kind: 'generator', items: 6000 }, maxParallel: 2, handOverAtEvents: 200, capabilityInput: { itemWorkMs: 5 } }));
-  const handingOver = await waitForProgress(workflowId, (p) => p.stage === 'handing-over', undefined, 120_000);
+  const handingOver = await waitForStage(workflowId, (run) => run.stage === 'handing-over');
   await handle.signal(pauseSignal, { by: 'carol', reason: 'during the hand-over' });
-  const next = await waitForProgress(workflowId, (p) => p.chainIndex > handingOver.chainIndex && p.stage === 'paused', undefined, 120_000);
-  expect(next.paused).toBe(true);
+  await waitForStage(workflowId, (run) => run.runId !== handingOver.runId && run.stage === 'paused');
+  const next = await handle.query(taskRuntimeProgressQuery);
+  expect(next).toMatchObject({ paused: true, stage: 'paused' });
+  expect(next.chainIndex).toBeGreaterThan(0);
   await handle.signal(resumeSignal, { by: 'carol' });
   const result = (await handle.result()) as TaskRuntimeResult;
   expect(result).toMatchObject({ outcome: 'completed', done: 6000 });
@@ -201,31 +205,40 @@ test('a signal sent while the runtime hands over (continue-as-new) is honoured b
 test('deadline reached → stops with a checkpoint → resumed from it → completes', async () => {
   const taskId = freshTask('deadline');
   const { workflowId, handle } = await start(request(taskId, { pacing: '20m', maxParallel: 1, budget: '1h' }));
-  const first = await resultOf(handle);
+  const first = (await handle.result()) as TaskRuntimeResult;
   expect(first.outcome).toBe('deadline_reached');
   expect(first.done).toBeGreaterThan(0);
   expect(first.done).toBeLessThan(1000);
   const checkpoint = await latestRuntimeCheckpoint(stack.db, { tenantId: 'acme', taskId });
   expect(checkpoint).toMatchObject({ reason: 'deadline_reached', state: { cursor: first.done } });
   const resumed = await resumeFromDatabase(stack.client, stack.config, stack.db, { tenantId: 'acme', taskId }, '24h');
-  const result = await resultOf(stack.client.workflow.getHandle(workflowId, resumed.runId));
+  const result = (await stack.client.workflow.getHandle(workflowId, resumed.runId).result()) as TaskRuntimeResult;
   expect(result).toMatchObject({ outcome: 'completed', done: 1000 });
   expect(result.chainIndex).toBeGreaterThan(checkpoint!.chainIndex);
   await expectExactlyOnce(workflowId, 1000);
 });
 
-test('terminated by hand → resumed from the database: every item once', async () => {
-  const taskId = freshTask('terminated');
-  const { workflowId, handle } = await start(request(taskId, { source: { kind: 'generator', items: 3000 }, maxParallel: 3, checkpointEvery: 200, capabilityInput: { itemWorkMs: 2 } }));
-  await waitForProgress(workflowId, (p) => p.done >= 800);
-  await handle.terminate('by hand');
-  const checkpoint = await latestRuntimeCheckpoint(stack.db, { tenantId: 'acme', taskId });
-  expect(checkpoint!.state.cursor).toBeGreaterThan(0);
-  const resumed = await resumeFromDatabase(stack.client, stack.config, stack.db, { tenantId: 'acme', taskId });
-  const result = (await stack.client.workflow.getHandle(workflowId, resumed.runId).result()) as TaskRuntimeResult;
-  expect(result).toMatchObject({ outcome: 'completed', done: 3000 });
-  await expectExactlyOnce(workflowId, 3000);
-});
+test('terminated by hand with batches in flight → resumed from the database: every item once', async () => {
+  // On a test server of its own: the test server leaves the activities a terminated run had in flight started for
+  // good (describe lists them as pending), and each one holds the server's time-skipping lock, so no later test's
+  // timer would fire by itself.
+  const own = await startStack({ env: await createTimeSkippingEnv(), workflowBundle, capabilities: ['batch'] });
+  try {
+    const taskId = freshTask('terminated');
+    const { workflowId, handle } = await start(request(taskId, { source: { kind: 'generator', items: 3000 }, maxParallel: 3, checkpointEvery: 200, capabilityInput: { itemWorkMs: 2 } }), own);
+    await waitForProgress(workflowId, (p) => p.done >= 800 && p.inFlight > 0, undefined, 60_000, own);
+    await handle.terminate('by hand');
+    const checkpoint = await latestRuntimeCheckpoint(own.db, { tenantId: 'acme', taskId });
+    expect(checkpoint!.state.cursor).toBeGreaterThan(0);
+    const resumed = await resumeFromDatabase(own.client, own.config, own.db, { tenantId: 'acme', taskId });
+    const result = (await own.client.workflow.getHandle(workflowId, resumed.runId).result()) as TaskRuntimeResult;
+    expect(result).toMatchObject({ outcome: 'completed', done: 3000 });
+    await expectExactlyOnce(workflowId, 3000, 100, undefined, own);
+  } finally {
+    await own.shutdown();
+    await own.env.teardown();
+  }
+}, 180_000);
 
 test('a batch failing past its retries is dead-lettered (its unprocessed items) and the runtime goes on; `stop` ends it as failed', async () => {
   const taskId = freshTask('flaky');
@@ -260,7 +273,7 @@ test('input the workflow refuses names the field; a malformed signal is refused 
 
   const { workflowId, handle: running } = await start(request(freshTask('signal'), { pacing: '5m', maxParallel: 1 }));
   await running.signal(pauseSignal, { by: 'carol', force: true } as never);
-  const result = await resultOf(running);
+  const result = (await running.result()) as TaskRuntimeResult;
   expect(result).toMatchObject({ outcome: 'completed', paused: false });
   const refused = (await auditEvents(stack.db, workflowId)).find((e) => e.event === 'signal-refused');
   expect(refused?.detail).toMatchObject({ signal: 'pause', by: 'carol' });

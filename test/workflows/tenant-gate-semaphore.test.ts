@@ -15,12 +15,16 @@ import { ADOS_SEARCH_ATTRIBUTES } from '../../shared/contract/search-attributes'
 import { controlTaskQueue } from '../../shared/contract/task-queues';
 import {
   describeGateWait,
+  agentResource,
   RUNS_RESOURCE,
   TENANT_GATE_WORKFLOW_TYPE,
+  tenantGateRefreshSignal,
   tenantGateStateQuery,
   type GateRequest,
   type HolderRef,
+  type GateState,
   type SlotGrant,
+  type SlotRecall,
   type TenantGateInput,
   type TenantGateView,
 } from '../../shared/contract/tenancy/gate';
@@ -50,9 +54,10 @@ afterAll(async () => {
 }, 60_000);
 
 /** A task that runs until the test writes `<dir>/<name>`, and then fails if `<dir>/<name>.fail` exists. */
-function waitingTask(id: string, name: string, agent?: string) {
+function waitingTask(id: string, name: string, agent?: string, dependsOn?: string[]) {
   return {
     id,
+    ...(dependsOn ? { dependsOn } : {}),
     capability: 'exec',
     ...(agent ? { agent } : {}),
     retry: { maximumAttempts: 1 },
@@ -60,7 +65,12 @@ function waitingTask(id: string, name: string, agent?: string) {
   };
 }
 
-function waitingRun(tenantId: string, runId: string, options: { priority?: number; tasks?: ReturnType<typeof waitingTask>[] } = {}): DeliveryRunInput {
+/** A task of `agent` that returns at once. */
+function noopTask(id: string, agent: string, dependsOn: string[] = []) {
+  return { id, capability: 'noop', agent, dependsOn, input: {} };
+}
+
+function waitingRun(tenantId: string, runId: string, options: { priority?: number; tasks?: DeliveryRunInput['plan']['tasks'] } = {}): DeliveryRunInput {
   return tasksRun(tenantId, runId, options.tasks ?? [waitingTask('wait', runId)], {
     escalationTimeout: '1s',
     maxParallel: 8,
@@ -112,6 +122,10 @@ interface ReplayedGate {
   overtakes: number;
   /** Requests sent per signal, in order. */
   acquiresPerSignal: number[];
+  /** Requests sent per resource, over the whole history. */
+  acquires: Record<string, number>;
+  /** Grants and recalls in the order the gate sent them: `grant <workflowId> <resource>`, `recall <workflowId> <resource>`. */
+  sent: string[];
   problems: string[];
 }
 
@@ -124,7 +138,7 @@ function replayGateHistory(runs: temporal.api.history.v1.IHistoryEvent[][], capa
   let queue: Entry[] = [];
   let held: Entry[] = [];
   let seq = 0;
-  const result: ReplayedGate = { maxHeld: {}, runGrants: [], overtakes: 0, acquiresPerSignal: [], problems: [] };
+  const result: ReplayedGate = { maxHeld: {}, runGrants: [], overtakes: 0, acquiresPerSignal: [], acquires: {}, sent: [], problems: [] };
   const key = (h: HolderRef) => `${h.workflowId}/${h.runId}`;
   const drop = (holder: string) => {
     held = held.filter((e) => e.holder !== holder);
@@ -143,6 +157,7 @@ function replayGateHistory(runs: temporal.api.history.v1.IHistoryEvent[][], capa
         queue = queue.filter((e) => !(e.holder === holder && released.has(e.requestId)));
         if (request.acquire) result.acquiresPerSignal.push(request.acquire.length);
         for (const slot of request.acquire ?? []) {
+          result.acquires[slot.resource] = (result.acquires[slot.resource] ?? 0) + 1;
           if ([...held, ...queue].some((e) => e.holder === holder && e.requestId === slot.requestId)) continue;
           queue.push({ holder, requestId: slot.requestId, resource: slot.resource, priority: slot.priority ?? defaultPriority, seq: (seq += 1) });
         }
@@ -166,6 +181,14 @@ function replayGateHistory(runs: temporal.api.history.v1.IHistoryEvent[][], capa
           result.maxHeld[entry.resource] = Math.max(result.maxHeld[entry.resource] ?? 0, now);
           if (now > capacity(entry.resource)) result.problems.push(`${now} slots of ${entry.resource} held at once (capacity ${capacity(entry.resource)})`);
           if (entry.resource === RUNS_RESOURCE) result.runGrants.push(holder.split('/')[0]);
+          result.sent.push(`grant ${holder.split('/')[0]} ${entry.resource}`);
+        }
+      }
+      if (initiated?.signalName === 'tenantSlotsRecall') {
+        const holder = `${initiated.workflowExecution!.workflowId}/${initiated.workflowExecution!.runId}`;
+        for (const resource of decode<SlotRecall>(initiated.input).resources) {
+          if (!held.some((e) => e.holder === holder && e.resource === resource)) result.problems.push(`recalled ${holder} for ${resource}, which it does not hold`);
+          result.sent.push(`recall ${holder.split('/')[0]} ${resource}`);
         }
       }
       const scheduled = event.activityTaskScheduledEventAttributes;
@@ -317,3 +340,86 @@ test('the run-start rate limit holds a run back while slots are free, and says s
     expect((await stack.result(id)).outcome).toBe('succeeded');
   }
 }, 120_000);
+
+const BUILDER = agentResource('builder');
+
+test('a lease: a run reuses its agent units for its next tasks without asking the gate again', async () => {
+  const tenantId = 'gate_lease';
+  // Two chains of four: at most two tasks of builder at once, eight in all.
+  const tasks = ['a', 'b'].flatMap((chain) => [1, 2, 3, 4].map((i) => noopTask(`${chain}${i}`, 'builder', i > 1 ? [`${chain}${i - 1}`] : [])));
+  const { workflowId } = await stack.startRun(tasksRun(tenantId, 'lease', tasks, { maxParallel: 8, environments: ['dev', 'stage'] }));
+  expect((await stack.result(workflowId)).outcome).toBe('succeeded');
+
+  const replayed = replayGateHistory(await gateHistory(tenantId), (resource) => (resource === RUNS_RESOURCE ? 5 : 2));
+  expect(replayed.problems).toEqual([]);
+  // In each environment the two roots asked together and the six tasks after them ran on the same two units; the
+  // idle units went back between the environments.
+  expect(replayed.acquires[BUILDER]).toBe(4);
+  expect(replayed.acquires[BUILDER]).toBeLessThan(2 * tasks.length);
+  expect(replayed.sent.filter((line) => line.startsWith('recall'))).toEqual([]);
+}, 120_000);
+
+/**
+ * Run A holds both units of builder (quota 2): one on a task that waits for the test, one idle (its no-op task is
+ * done). Run B asks for one: the gate recalls A, whose idle unit goes back at once, and B's task runs while A's still
+ * waits.
+ */
+async function recallScenario(tenantId: string) {
+  const holding = await stack.startRun(waitingRun(tenantId, 'holding', { tasks: [waitingTask('long', `${tenantId}-long`, 'builder'), noopTask('quick', 'builder')] }));
+  await gateUntil(tenantId, 'A holds both units of builder', (v) => resourceOf(v, BUILDER).held.filter((h) => h.holder.workflowId === holding.workflowId).length === 2);
+  await eventually('A\'s quick task done, its unit idle', 30_000, async () => ((await stack.status(holding.workflowId)).tasks.dev?.quick?.state === 'succeeded' ? true : undefined));
+  const asking = await stack.startRun(waitingRun(tenantId, 'asking', { tasks: [waitingTask('b', `${tenantId}-b`, 'builder')] }));
+  return { holding: holding.workflowId, asking: asking.workflowId };
+}
+
+test('a recall under contention: the second run gets a unit once the first is recalled, never more than 2 held', async () => {
+  const tenantId = 'gate_recall';
+  const { holding, asking } = await recallScenario(tenantId);
+  // A's long task still runs: B's unit is the one A held idle, given back on the recall.
+  await gateUntil(tenantId, 'B holds a unit of builder', (v) => resourceOf(v, BUILDER).held.some((h) => h.holder.workflowId === asking));
+  expect(resourceOf(await gateView(tenantId), BUILDER).held.map((h) => h.holder.workflowId).sort()).toEqual([asking, holding].sort());
+  release(`${tenantId}-long`);
+  release(`${tenantId}-b`);
+  expect((await stack.result(holding)).outcome).toBe('succeeded');
+  expect((await stack.result(asking)).outcome).toBe('succeeded');
+
+  const replayed = replayGateHistory(await gateHistory(tenantId), (resource) => (resource === RUNS_RESOURCE ? 5 : 2));
+  expect(replayed.problems).toEqual([]);
+  expect(replayed.maxHeld[BUILDER]).toBe(2);
+  const builderLines = replayed.sent.filter((line) => line.endsWith(BUILDER));
+  expect(builderLines).toEqual([`grant ${holding} ${BUILDER}`, `grant ${holding} ${BUILDER}`, `recall ${holding} ${BUILDER}`, `grant ${asking} ${BUILDER}`]);
+}, 120_000);
+
+test('continue-as-new carries who was recalled: the next run of the gate does not recall again', async () => {
+  const tenantId = 'gate_recall_can';
+  const input: TenantGateInput = { tenantId, taskQueuePrefix: stack.taskQueuePrefix, continueAsNewAfterEvents: 60 };
+  const gate = await env.client.workflow.start(TENANT_GATE_WORKFLOW_TYPE, { workflowId: tenantGateWorkflowId(tenantId), taskQueue: controlTaskQueue(stack.taskQueuePrefix), args: [input] });
+  // A holds both units on tasks that wait for the test, so B waits through the hand-over.
+  const holding = await stack.startRun(waitingRun(tenantId, 'holding', { tasks: [waitingTask('one', `${tenantId}-one`, 'builder'), waitingTask('two', `${tenantId}-two`, 'builder')] }));
+  await gateUntil(tenantId, 'A holds both units of builder', (v) => resourceOf(v, BUILDER).held.length === 2);
+  const asking = await stack.startRun(waitingRun(tenantId, 'asking', { tasks: [waitingTask('b', `${tenantId}-b`, 'builder')] }));
+  await gateUntil(tenantId, 'A recalled, B queued', (v) => v.totals.recalls === 1 && resourceOf(v, BUILDER).queue.length === 1);
+  // Each refresh re-reads the limits (an activity): enough of them fill the history up to the hand-over.
+  const handle = env.client.workflow.getHandle(gate.workflowId);
+  await eventually('the gate continued as new', 60_000, async () => {
+    if ((await handle.describe()).runId !== gate.firstExecutionRunId) return true;
+    await handle.signal(tenantGateRefreshSignal);
+    return undefined;
+  });
+  const history = await gateHistory(tenantId);
+  const carried = decode<TenantGateInput>(history[1][0].workflowExecutionStartedEventAttributes!.input).state as GateState;
+  expect(carried.recalled).toEqual([{ holder: { workflowId: holding.workflowId, runId: expect.any(String) }, resource: BUILDER }]);
+  expect(resourceOf(await gateView(tenantId), BUILDER).queue.map((q) => q.holder.workflowId)).toEqual([asking.workflowId]);
+
+  release(`${tenantId}-one`);
+  await gateUntil(tenantId, 'B holds a unit of builder', (v) => resourceOf(v, BUILDER).held.some((h) => h.holder.workflowId === asking.workflowId));
+  release(`${tenantId}-two`);
+  release(`${tenantId}-b`);
+  expect((await stack.result(holding.workflowId)).outcome).toBe('succeeded');
+  expect((await stack.result(asking.workflowId)).outcome).toBe('succeeded');
+  const replayed = replayGateHistory(await gateHistory(tenantId), (resource) => (resource === RUNS_RESOURCE ? 5 : 2));
+  expect(replayed.problems).toEqual([]);
+  expect(replayed.maxHeld[BUILDER]).toBe(2);
+  // One recall over both runs of the gate: the second knew A had been recalled.
+  expect(replayed.sent.filter((line) => line.startsWith('recall'))).toEqual([`recall ${holding.workflowId} ${BUILDER}`]);
+}, 180_000);

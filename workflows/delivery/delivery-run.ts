@@ -168,7 +168,9 @@ class DeliveryRunWorkflow {
     try {
       await Promise.all([started, this.acquireRunSlot()]);
       const ending = await this.runEnvironments(started);
-      return await this.finish(ending);
+      // The slots go back while the run's closing write goes in (its tasks are over); the finally only waits for that.
+      const [result] = await Promise.all([this.finish(ending), this.slots.releaseAll()]);
+      return result;
     } finally {
       await this.slots.releaseAll();
     }
@@ -229,6 +231,8 @@ class DeliveryRunWorkflow {
       outputs = result.outputs;
       skippedTasks.push(...result.skipped);
       this.status.completedEnvironments.push(environment);
+      // An approval or a freeze may hold the run before the next environment: its agents' idle units go back meanwhile.
+      if (environment !== this.input.environments.at(-1)) this.ctx.slots?.releaseIdle();
       // After the environment's last task entries: in their batch, or in the run's closing write.
       this.ctx.sink.push({ kind: 'audit', ...this.audit.next('environment.promoted'), detail: { environment } });
     }

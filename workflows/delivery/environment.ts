@@ -30,7 +30,7 @@ export interface DeliveryRunContext {
   /** Current queue problems by capability, shown as status notices. */
   notices: Map<string, string>;
   humanTimeout: { ms: number; text: string };
-  /** The run's tenant gate; each task holds a slot of its agent while it runs (absent: runs from before the gate). */
+  /** The run's tenant gate; each task holds a unit of its agent while it runs (absent: runs from before the gate). */
   slots?: TenantSlots;
 }
 
@@ -123,8 +123,8 @@ export class EnvironmentRunner {
               throw error;
             },
           );
-        const slot = { requestId: `${environment}/${task.id}`, resource: agentResource(taskAgent(task)), ...(run.priority !== undefined ? { priority: run.priority } : {}) };
-        return ctx.slots ? ctx.slots.withSlot(slot, runTask) : runTask();
+        const unit = { resource: agentResource(taskAgent(task)), ...(run.priority !== undefined ? { priority: run.priority } : {}) };
+        return ctx.slots ? ctx.slots.withUnit(unit, runTask) : runTask();
       },
       {
         onSkip: (id, why) => this.taskEvent(run.plan.tasks.find((t) => t.id === id)!, 'skipped', { error: why }),

@@ -6,6 +6,7 @@
 import { atLeast } from '../../shared/contract/tenancy/backpressure';
 import {
   BACKPRESSURE_RECHECK_SECONDS,
+  isAgentResource,
   LOW_PRIORITY_MAX,
   RUNS_RESOURCE,
   type GateLimits,
@@ -21,7 +22,7 @@ import {
 import { fullBucket, msUntilFull, msUntilToken, takeToken, type TokenBucketLimit } from '../../shared/contract/tenancy/token-bucket';
 
 export function freshGateState(tenantId: string, taskQueuePrefix: string): GateState {
-  return { tenantId, taskQueuePrefix, holding: [], waiting: [], seq: 0, buckets: {}, totals: { granted: 0, released: 0, closedHolders: 0 } };
+  return { tenantId, taskQueuePrefix, holding: [], waiting: [], seq: 0, buckets: {}, recalled: [], totals: { granted: 0, released: 0, closedHolders: 0, recalls: 0 } };
 }
 
 /** Grant order: higher priority first, then arrival. */
@@ -41,7 +42,10 @@ export function bucketLimitOf(limits: GateLimits, resource: string): TokenBucket
 
 const sameHolder = (a: HolderRef, b: HolderRef) => a.workflowId === b.workflowId && a.runId === b.runId;
 
-/** Applies one holder's message: releases first, then acquires (a request already held or queued is not queued again). */
+/**
+ * Applies one holder's message: releases first, then acquires (a request already held or queued is not queued again).
+ * An acquire ends the holder's recall for that resource: it holds its units as leases again, until the next recall.
+ */
 export function applyGateRequest(state: GateState, limits: GateLimits, request: GateRequest, nowMs: number): void {
   const { holder } = request;
   if (request.releaseAll) removeHolder(state, holder);
@@ -53,6 +57,7 @@ export function applyGateRequest(state: GateState, limits: GateLimits, request: 
     state.waiting = state.waiting.filter((w) => !(sameHolder(w.holder, holder) && released.has(w.requestId)));
   }
   for (const slot of request.acquire ?? []) {
+    state.recalled = state.recalled.filter((r) => !(r.resource === slot.resource && sameHolder(r.holder, holder)));
     const known = [...state.holding, ...state.waiting].some((e) => sameHolder(e.holder, holder) && e.requestId === slot.requestId);
     if (known) continue;
     state.seq += 1;
@@ -73,6 +78,7 @@ export function removeHolder(state: GateState, holder: HolderRef): number {
   const before = state.holding.length;
   state.holding = state.holding.filter((h) => !sameHolder(h.holder, holder));
   state.waiting = state.waiting.filter((w) => !sameHolder(w.holder, holder));
+  state.recalled = state.recalled.filter((r) => !sameHolder(r.holder, holder));
   const released = before - state.holding.length;
   state.totals.released += released;
   return released;
@@ -90,6 +96,39 @@ export function blockingHolders(state: GateState, limits: GateLimits): HolderRef
     for (const h of held) seen.set(`${h.holder.workflowId}/${h.holder.runId}`, h.holder);
   }
   return [...seen.entries()].sort(([a], [b]) => a.localeCompare(b)).map(([, holder]) => holder);
+}
+
+/** One recall signal: a holder and the resources it is to give back. */
+export interface Recall {
+  holder: HolderRef;
+  resources: string[];
+}
+
+/**
+ * The recalls to send now: for every agent resource whose queue waits because it is full, each holder of units of it
+ * that somebody else waits behind, and that has not been recalled for it since it last asked for one (marked here,
+ * in state.recalled). A holder waiting only behind itself is not recalled: it hands its own units on. `runs` slots
+ * are held for a whole run and never recalled.
+ */
+export function decideRecalls(state: GateState, limits: GateLimits): Recall[] {
+  const byHolder = new Map<string, Recall>();
+  const resources = [...new Set(state.waiting.map((w) => w.resource))].filter(isAgentResource).sort();
+  for (const resource of resources) {
+    const held = state.holding.filter((h) => h.resource === resource);
+    if (held.length < capacityOf(limits, resource)) continue;
+    const waiters = state.waiting.filter((w) => w.resource === resource);
+    for (const { holder } of held) {
+      if (!waiters.some((w) => !sameHolder(w.holder, holder))) continue;
+      if (state.recalled.some((r) => r.resource === resource && sameHolder(r.holder, holder))) continue;
+      state.recalled.push({ holder, resource });
+      const key = `${holder.workflowId}/${holder.runId}`;
+      const recall = byHolder.get(key) ?? { holder, resources: [] };
+      recall.resources.push(resource);
+      byHolder.set(key, recall);
+    }
+  }
+  state.totals.recalls += byHolder.size;
+  return [...byHolder.entries()].sort(([a], [b]) => a.localeCompare(b)).map(([, recall]) => recall);
 }
 
 export interface GateDecision {

@@ -7,16 +7,20 @@ import {
   proxyActivities,
   setHandler,
   workflowInfo,
+  type SignalDefinition,
 } from '@temporalio/workflow';
 import type { BackpressureActivities } from '../../activities/tenancy/backpressure';
 import type { TenantGateActivities } from '../../activities/tenancy/gate-activities';
 import {
   HOLDER_CHECK_MAX_SECONDS,
   HOLDER_CHECK_SECONDS,
+  gateRequestSchema,
+  parseGateMessage,
   tenantGateRefreshSignal,
   tenantGateRequestSignal,
   tenantGateStateQuery,
   tenantSlotsGrantedSignal,
+  tenantSlotsRecallSignal,
   type GateLimits,
   type GateRequest,
   type GateState,
@@ -25,7 +29,7 @@ import {
   type TenantGateInput,
 } from '../../shared/contract/tenancy/gate';
 import { errorMessage } from '../dag';
-import { applyGateRequest, blockingHolders, decideGrants, freshGateState, gateView, msUntilBucketsFull, pruneBuckets, removeHolder } from './gate-rules';
+import { applyGateRequest, blockingHolders, decideGrants, decideRecalls, freshGateState, gateView, msUntilBucketsFull, pruneBuckets, removeHolder, type Recall } from './gate-rules';
 
 /** History length at which the gate continues as new, unless the input says otherwise. */
 const DEFAULT_CONTINUE_AS_NEW_AFTER = 2000;
@@ -35,7 +39,8 @@ const IDLE_EXIT_MS = 10 * 60_000;
 /**
  * The tenant's durable semaphore (shared/contract/tenancy/gate.ts; README, "Tenant gate"): it queues the slots its
  * holders ask for, grants them FIFO within priority under the profile's capacities, token buckets and (for
- * low-priority runs) backpressure, and takes them back when a holder releases them or closes without doing so.
+ * low-priority runs) backpressure, and takes them back when a holder releases them or closes without doing so. Agent
+ * units are leases its holders reuse; when a request waits behind a full agent resource, the gate recalls them.
  */
 export async function tenantGate(input: TenantGateInput): Promise<void> {
   await new TenantGate(input).run();
@@ -62,8 +67,10 @@ class TenantGate {
   constructor(private readonly input: TenantGateInput) {
     this.state = input.state ?? freshGateState(input.tenantId, input.taskQueuePrefix);
     this.refreshWanted = !this.state.limits;
-    setHandler(tenantGateRequestSignal, (request) => {
-      this.inbox.push(request);
+    setHandler(tenantGateRequestSignal, (payload: unknown) => {
+      const parsed = parseGateMessage(gateRequestSchema, payload);
+      if (parsed.ok) this.inbox.push(parsed.value);
+      else log.warn('tenant gate: a malformed request was dropped', { issue: parsed.issue });
     });
     setHandler(tenantGateRefreshSignal, () => {
       this.refreshWanted = true;
@@ -81,7 +88,7 @@ class TenantGate {
         this.state.totals.closedHolders += 1;
       }
       const decision = decideGrants(this.state, limits, now);
-      await this.sendGrants(decision.grants);
+      await Promise.all([this.sendGrants(decision.grants), this.sendRecalls(decideRecalls(this.state, limits))]);
       if (decision.readBackpressureFor) {
         await this.readBackpressure(decision.readBackpressureFor);
         continue;
@@ -134,7 +141,7 @@ class TenantGate {
     return true;
   }
 
-  /** One signal per holder with everything granted to it now; a holder that cannot be signalled has closed. */
+  /** One signal per holder with everything granted to it now. */
   private async sendGrants(grants: Holding[]): Promise<void> {
     const byHolder = new Map<string, { holder: HolderRef; requestIds: string[] }>();
     for (const grant of grants) {
@@ -143,16 +150,22 @@ class TenantGate {
       entry.requestIds.push(grant.requestId);
       byHolder.set(key, entry);
     }
-    await Promise.all(
-      [...byHolder.values()].map(({ holder, requestIds }) =>
-        getExternalWorkflowHandle(holder.workflowId, holder.runId)
-          .signal(tenantSlotsGrantedSignal, { requestIds })
-          .catch((error: unknown) => {
-            log.warn('tenant gate: a holder could not be signalled; releasing its slots', { holder, error: errorMessage(error) });
-            this.closed.push(holder);
-          }),
-      ),
-    );
+    await Promise.all([...byHolder.values()].map(({ holder, requestIds }) => this.signalHolder(holder, tenantSlotsGrantedSignal, { requestIds })));
+  }
+
+  /** One signal per holder recalled now. */
+  private async sendRecalls(recalls: Recall[]): Promise<void> {
+    await Promise.all(recalls.map(({ holder, resources }) => this.signalHolder(holder, tenantSlotsRecallSignal, { resources })));
+  }
+
+  /** Signals a holder; one that cannot be signalled has closed, and its slots are released. */
+  private signalHolder<T>(holder: HolderRef, signal: SignalDefinition<[T]>, payload: T): Promise<void> {
+    return getExternalWorkflowHandle(holder.workflowId, holder.runId)
+      .signal(signal, payload)
+      .catch((error: unknown) => {
+        log.warn(`tenant gate: a holder could not be signalled (${signal.name}); releasing its slots`, { holder, error: errorMessage(error) });
+        this.closed.push(holder);
+      });
   }
 
   private async readBackpressure(capabilities: string[]): Promise<void> {

@@ -4,8 +4,12 @@
  * limits.maxConcurrentRuns) and `agent:<name>` (capacity limits.maxConcurrentTasksPerAgent each). A holder (a delivery
  * run) sends its acquires and releases in one `tenantGateRequest` signal per workflow activation, by signal-with-start
  * (requestTenantSlots, an activity); the gate grants by signalling `tenantSlotsGranted` back, FIFO within priority.
+ * Agent units are leases: a holder keeps the units it was granted and reuses them for its next tasks of that agent
+ * until the gate, when somebody else waits for that agent, signals `tenantSlotsRecall`. Every signal is parsed
+ * strictly at its receiver (a malformed one is logged and dropped).
  */
 import { defineQuery, defineSignal } from '@temporalio/workflow';
+import { z } from 'zod';
 import type { BackpressureReading } from './backpressure';
 import type { TokenBucketState } from './token-bucket';
 
@@ -18,6 +22,11 @@ export const RUNS_RESOURCE = 'runs';
 /** The resource of an agent's task slots: `agent:<name>`. */
 export function agentResource(agent: string): string {
   return `agent:${agent}`;
+}
+
+/** Whether `resource` is an agent's (leased, recallable) rather than `runs` (held for the whole run). */
+export function isAgentResource(resource: string): boolean {
+  return resource.startsWith('agent:');
 }
 
 /**
@@ -37,39 +46,60 @@ export const BACKPRESSURE_RECHECK_SECONDS = 15;
 export const HOLDER_CHECK_SECONDS = 5;
 export const HOLDER_CHECK_MAX_SECONDS = 60;
 
-/** A workflow execution that holds or waits for slots. */
-export interface HolderRef {
-  workflowId: string;
-  runId: string;
-}
+const holderRefSchema = z.object({ workflowId: z.string().min(1), runId: z.string().min(1) }).strict();
+const resourceSchema = z.string().regex(/^(runs|agent:.+)$/, 'must be "runs" or "agent:<name>"');
 
-/** One slot asked for. `requestId` is unique within its holder (`runs`, `dev/build-api`). */
-export interface SlotRequest {
-  requestId: string;
-  resource: string;
-  /** 1-10, higher first; default the tenant's priority. */
-  priority?: number;
-  /** For `runs`: the capabilities whose queues decide backpressure for this run. */
-  capabilities?: string[];
-}
+/** A workflow execution that holds or waits for slots. */
+export type HolderRef = z.output<typeof holderRefSchema>;
+
+/** One slot asked for. `requestId` is unique within its holder (`runs`, `agent:build#3`). */
+const slotRequestSchema = z
+  .object({
+    requestId: z.string().min(1),
+    resource: resourceSchema,
+    /** 1-10, higher first; default the tenant's priority. */
+    priority: z.number().int().min(1).max(10).optional(),
+    /** For `runs`: the capabilities whose queues decide backpressure for this run. */
+    capabilities: z.array(z.string().min(1)).optional(),
+  })
+  .strict();
+export type SlotRequest = z.output<typeof slotRequestSchema>;
 
 /** What a holder sends: slots to acquire, slots to release (by requestId), or everything it holds or waits for. */
-export interface GateRequest {
-  holder: HolderRef;
-  acquire?: SlotRequest[];
-  release?: string[];
-  releaseAll?: boolean;
-}
+export const gateRequestSchema = z
+  .object({
+    holder: holderRefSchema,
+    acquire: z.array(slotRequestSchema).optional(),
+    release: z.array(z.string().min(1)).optional(),
+    releaseAll: z.boolean().optional(),
+  })
+  .strict();
+export type GateRequest = z.output<typeof gateRequestSchema>;
 
 /** What the gate sends a holder: the requests granted in one activation. */
-export interface SlotGrant {
-  requestIds: string[];
-}
+export const slotGrantSchema = z.object({ requestIds: z.array(z.string().min(1)) }).strict();
+export type SlotGrant = z.output<typeof slotGrantSchema>;
+
+/**
+ * What the gate sends a holder of units of agent resources somebody else waits for: give back the idle units now and
+ * each other unit when its task ends, until the holder asks for a unit of that resource again.
+ */
+export const slotRecallSchema = z.object({ resources: z.array(resourceSchema).min(1) }).strict();
+export type SlotRecall = z.output<typeof slotRecallSchema>;
 
 export const tenantGateRequestSignal = defineSignal<[GateRequest]>('tenantGateRequest');
 /** Re-read the tenant's profile (sent by `ados tenant update`). */
 export const tenantGateRefreshSignal = defineSignal('tenantGateRefresh');
 export const tenantSlotsGrantedSignal = defineSignal<[SlotGrant]>('tenantSlotsGranted');
+export const tenantSlotsRecallSignal = defineSignal<[SlotRecall]>('tenantSlotsRecall');
+
+/** A signal's payload parsed by `schema`, or why it is refused (`path: message`, the first issue). */
+export function parseGateMessage<T>(schema: z.ZodType<T>, payload: unknown): { ok: true; value: T } | { ok: false; issue: string } {
+  const parsed = schema.safeParse(payload);
+  if (parsed.success) return { ok: true, value: parsed.data };
+  const [first] = parsed.error.issues;
+  return { ok: false, issue: `${first.path.join('.') || '(root)'}: ${first.message}` };
+}
 
 /** The profile limits the gate enforces (TenantProfile.limits, read by an activity). */
 export interface GateLimits {
@@ -112,7 +142,9 @@ export interface GateState {
   /** Token buckets by name: `runs`, `agent:<name>`. */
   buckets: Record<string, TokenBucketState>;
   backpressure?: { reading: BackpressureReading; readAtMs: number };
-  totals: { granted: number; released: number; closedHolders: number };
+  /** The holders sent a recall for a resource, until they ask for a unit of it again (one recall each till then). */
+  recalled: Array<{ holder: HolderRef; resource: string }>;
+  totals: { granted: number; released: number; closedHolders: number; recalls: number };
 }
 
 export interface TenantGateInput {
