@@ -6,7 +6,8 @@
  * - its throughput against the floor, bench/workflows/bare-batches.ts: the same items in the same batches, 4 at once,
  *   each batch an activity doing the same work per item (sleep, digest, heartbeat) but writing nothing: no fence, no
  *   effects, no checkpoints. The ratio is the floor's items/s over the runtime's (target ≤ 1.2);
- * - the RSS growth of this process (where the workers run) from the runtime's start to its end (target ≤ 50 MB);
+ * - the RSS growth of this process (where the workers run) from the runtime's start to its end, each after a full
+ *   garbage collection (target ≤ 50 MB);
  * - the replay time of the largest run's history (Worker.runReplayHistory with the workers' bundle);
  * - `ados runtime load` of a 1,000,000-line NDJSON file, as a child process: items/s and its peak RSS (VmHWM).
  * Nothing here asserts.
@@ -16,6 +17,8 @@ import { readFileSync, rmSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { dirname } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import { Context } from '@temporalio/activity';
 import { bundleWorkflowCode, DefaultLogger, Worker } from '@temporalio/worker';
 import { addToChecksum, itemDigest } from '../../activities/capabilities/batch';
@@ -54,6 +57,13 @@ const bareActivities: BareBatchActivities = {
     return { items: items.length, checksum: checksum.toString(16).padStart(8, '0') };
   },
 };
+
+/** This process's RSS after a full garbage collection (the flag set at run time, as the bench runs without it). */
+function settledRss(): number {
+  setFlagsFromString('--expose-gc');
+  (runInNewContext('gc') as () => void)();
+  return process.memoryUsage().rss;
+}
 
 /** A process's peak resident set (VmHWM), in bytes, or undefined once it has gone. */
 function peakRss(pid: number): number | undefined {
@@ -125,7 +135,7 @@ export const suite: BenchSuite = {
       await stack.client.workflow.execute('bareBatches', { workflowId: `bench-bare-batches-${bareStarted}`, taskQueue: `${stack.prefix}.bare-batches`, args: [bareInput] });
       bareSeconds = (Date.now() - bareStarted) / 1000;
 
-      const rssStart = process.memoryUsage().rss;
+      const rssStart = settledRss();
       const started = Date.now();
       const input = prepareTaskRuntime(
         { tenantId: TENANT, taskId: `bench-${started}`, source: { kind: 'generator', items: ITEMS }, capability: 'batch', capabilityInput: { itemWorkMs: ITEM_WORK_MS }, batchSize: BATCH, maxParallel: PARALLEL, requestedBy: 'bench' },
@@ -134,7 +144,7 @@ export const suite: BenchSuite = {
       const { workflowId, runId } = await startTaskRuntime(stack.client, stack.config, input);
       const result = (await stack.client.workflow.getHandle(workflowId).result()) as TaskRuntimeResult;
       const seconds = (Date.now() - started) / 1000;
-      const rssEnd = process.memoryUsage().rss;
+      const rssEnd = settledRss();
       if (result.outcome !== 'completed' || result.done !== ITEMS) throw new Error(`the runtime ended ${result.outcome} with ${result.done} of ${ITEMS} items`);
 
       const runs = await chainRuns(stack.client, workflowId, runId);
@@ -169,8 +179,8 @@ export const suite: BenchSuite = {
       description: this.description,
       metrics,
       notes: [
-        `The runtime: ${runtime.seconds.toFixed(1)} s, ${runtime.events.length} runs in the chain (events per run: ${runtime.events.join(', ')}; hand-over at the default 5000); the bare workflow: ${bareSeconds.toFixed(1)} s, run first, in the same process, on the same dev server. Database: ${stack.database}.`,
-        `Worker RSS is this process's (the control, batch and bare workers all run in it): ${round(runtime.rssStart / MB)} MB at the runtime's start, ${round(runtime.rssEnd / MB)} MB at its end, no forced GC.`,
+        `The runtime: ${runtime.seconds.toFixed(1)} s, ${runtime.events.length} runs in the chain (events per run: ${runtime.events.join(', ')}; hand-over at the default 5000 events, or earlier when Temporal suggests it); the bare workflow: ${bareSeconds.toFixed(1)} s, run first, in the same process, on the same dev server. Database: ${stack.database}.`,
+        `Worker RSS is this process's (the control, batch and bare workers all run in it): ${round(runtime.rssStart / MB)} MB at the runtime's start, ${round(runtime.rssEnd / MB)} MB at its end, each after a full garbage collection.`,
         `Replay: the largest run's ${Math.max(...runtime.events)} events, one Worker.runReplayHistory with the workers' bundle (bundling not counted).`,
         `Load: ${LOAD_LINES.toLocaleString('en')} lines (${load.added.toLocaleString('en')} added) by \`ados runtime load\` as a child process into ${load.database}, ${load.seconds.toFixed(1)} s including the validation pass and the CLI's start; peak RSS is the child's VmHWM, sampled every 100 ms.`,
       ],

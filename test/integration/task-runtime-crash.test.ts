@@ -3,9 +3,9 @@
  * process on a SQLite file (test/helpers/temporal-server.ts: it is SIGKILLed and started again on the same file), the
  * control worker and the batch workers are `ados worker` processes, the runtime is started by `ados runtime start`,
  * and PostgreSQL is a real server. During the run the batch worker is SIGKILLed twice, each time in the middle of a
- * batch (a replacement is started at once), and the dev server is restarted once; the runtime hands over
- * (continue-as-new) several times on the way. Exactly once is read from the effects table: every item has one effect,
- * none is missing, none is written twice.
+ * batch (a replacement is started at once), and the dev server is SIGKILLed and started again once, also mid-batch;
+ * the runtime hands over (continue-as-new) on the way. Exactly once is read from the effects table: every item has one
+ * effect, none is missing, none is written twice.
  *
  * 3000 generated items in batches of 100, one batch at a time, a batch every 10 s at most (pacing), 50 ms of work per
  * item (a batch takes about 5 s): 30 batches, about 5 minutes. The batch capability's heartbeat timeout is 10 s, so
@@ -112,7 +112,7 @@ test('5 minutes of real time, the batch worker SIGKILLed twice mid-batch and the
     }
     figures['effects at the worker kills'] = killedAt;
 
-    const restartAt = await eventually('2100 effects', 180_000, async () => ((await effects()) >= 2100 ? effects() : undefined), 200);
+    const restartAt = await midBatch(2100);
     await temporalServer.kill('SIGKILL');
     await new Promise((resolve) => setTimeout(resolve, 2_000));
     await temporalServer.start();

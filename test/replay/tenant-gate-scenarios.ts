@@ -124,7 +124,7 @@ export const TENANT_GATE_SCENARIOS: TenantGateScenario[] = [
       const held = await stack.result(holderId);
       await gate.result();
       const { recalls } = (await gate.query(tenantGateStateQuery)).totals;
-      if (outcome !== 'succeeded' || held.outcome !== 'succeeded') return { workflowId: gate.workflowId, outcome: `unexpected: waiter ${outcome}, holder ${held.outcome}` };
+      if (outcome !== 'succeeded' || held.outcome !== 'succeeded') return { workflowId: gate.workflowId, outcome: `unexpected: waiter ${outcome}, holder ${held.outcome} (${held.reason})` };
       return { workflowId: gate.workflowId, outcome: recalls === 1 ? 'succeeded' : `unexpected: ${recalls} recalls` };
     },
   },

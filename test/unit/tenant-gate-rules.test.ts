@@ -210,6 +210,44 @@ describe('recall rules', () => {
   });
 });
 
+describe('units asked for with a run slot', () => {
+  const limits = { ...LIMITS, maxConcurrentRuns: 1, maxConcurrentTasksPerAgent: 2 };
+  const builder = agentResource('builder');
+  const withRunSlot = (state: GateState, n: number, units: number) =>
+    applyGateRequest(
+      state,
+      limits,
+      {
+        holder: holder(n),
+        acquire: [
+          { requestId: 'runs', resource: RUNS_RESOURCE },
+          ...Array.from({ length: units }, (_, i) => ({ requestId: `${builder}#${i + 1}`, resource: builder })),
+        ],
+      },
+      0,
+    );
+
+  test('wait with the run slot (not in the agent queue, recalling nobody) and are granted in the same pass as it', () => {
+    const state = freshGateState('acme', 'ados');
+    state.limits = limits;
+    withRunSlot(state, 1, 2);
+    expect(decideGrants(state, limits, 0).grants.map((g) => g.requestId)).toEqual(['runs', `${builder}#1`, `${builder}#2`]);
+    withRunSlot(state, 2, 1);
+    // r2 waits for the run slot: its unit is nobody's rival yet, though builder is full.
+    expect(decideGrants(state, limits, 0).grants).toEqual([]);
+    expect(decideRecalls(state, limits)).toEqual([]);
+    expect(blockingHolders(state, limits).map((h) => h.workflowId)).toEqual(['delivery-acme-r1']);
+    expect(gateView(state, 0).resources.find((r) => r.resource === builder)?.queue).toEqual([]);
+    expect(describeGateWait(gateView(state, 0), 'delivery-acme-r2')).toEqual(['tenant acme at 1/1 concurrent runs, position 1 in queue']);
+    // r1 ends: r2 gets its run slot and its unit in one pass.
+    applyGateRequest(state, limits, { holder: holder(1), releaseAll: true }, 0);
+    expect(decideGrants(state, limits, 0).grants.map((g) => [g.holder.workflowId, g.requestId])).toEqual([
+      ['delivery-acme-r2', 'runs'],
+      ['delivery-acme-r2', `${builder}#1`],
+    ]);
+  });
+});
+
 describe('gate messages are parsed strictly', () => {
   test('a well-formed request, grant and recall pass', () => {
     expect(parseGateMessage(gateRequestSchema, { holder: holder(1), acquire: [{ requestId: 'agent:b#1', resource: 'agent:b', priority: 7 }], release: ['agent:b#0'] }).ok).toBe(true);

@@ -130,8 +130,9 @@ interface ReplayedGate {
 }
 
 /**
- * Replays the gate's recorded history: its signals in (acquires, releases), its grants out, the holders its checks
- * found closed. Every grant must be the first request of its resource in grant order, and never above `capacity`.
+ * Replays the gate's recorded history: its signals in (acquires, releases), its grants and recalls out, the holders
+ * its checks found closed. Every grant must be the first request of its resource in grant order (a run's units
+ * counting only once it holds its run slot), and never above `capacity`; a recall must go to a holder of the resource.
  */
 function replayGateHistory(runs: temporal.api.history.v1.IHistoryEvent[][], capacity: (resource: string) => number, defaultPriority = 5): ReplayedGate {
   type Entry = { holder: string; requestId: string; resource: string; priority: number; seq: number };
@@ -171,7 +172,10 @@ function replayGateHistory(runs: temporal.api.history.v1.IHistoryEvent[][], capa
             result.problems.push(`granted ${holder} ${requestId}, which was not queued`);
             continue;
           }
-          const rivals = queue.filter((e) => e.resource === entry.resource);
+          // A run's units wait with its run slot: they are nobody's rivals until it has it.
+          const waitsForRun = (e: Entry) => e.resource !== RUNS_RESOURCE && queue.some((r) => r.resource === RUNS_RESOURCE && r.holder === e.holder);
+          if (waitsForRun(entry)) result.problems.push(`granted ${holder} ${requestId} before its run slot`);
+          const rivals = queue.filter((e) => e.resource === entry.resource && !waitsForRun(e));
           const first = [...rivals].sort((a, b) => b.priority - a.priority || a.seq - b.seq)[0];
           if (first !== entry) result.problems.push(`granted ${holder} ${requestId} before ${first.holder} ${first.requestId}`);
           if (rivals.some((e) => e.seq < entry.seq)) result.overtakes += 1;
@@ -277,7 +281,7 @@ test('a slot comes back when its run fails, is cancelled or is terminated', asyn
   expect(replayed.runGrants).toHaveLength(4);
 }, 300_000);
 
-test('per-agent quota: a run asks for its ready tasks in one signal, and at most 2 tasks of an agent run at once', async () => {
+test('per-agent quota: a run asks for its first tasks with its run slot in one signal, and at most 2 tasks of an agent run at once', async () => {
   const tenantId = 'gate_agents';
   const names = ['a', 'b', 'c', 'd'].map((t) => `agents-${t}`);
   const { workflowId } = await stack.startRun(waitingRun(tenantId, 'agents', { tasks: names.map((name) => waitingTask(name, name, 'builder')) }));
@@ -292,8 +296,8 @@ test('per-agent quota: a run asks for its ready tasks in one signal, and at most
   const replayed = replayGateHistory(await gateHistory(tenantId), (resource) => (resource === RUNS_RESOURCE ? 5 : 2));
   expect(replayed.problems).toEqual([]);
   expect(replayed.maxHeld['agent:builder']).toBe(2);
-  // The run slot, then the four ready tasks together.
-  expect(replayed.acquiresPerSignal).toEqual([1, 4]);
+  // The run slot and the four ready tasks' units together, granted together.
+  expect(replayed.acquiresPerSignal).toEqual([5]);
 }, 120_000);
 
 test('continue-as-new keeps the holders and the queue', async () => {

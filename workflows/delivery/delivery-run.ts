@@ -35,7 +35,7 @@ import { GovernanceGates } from '../common/governance';
 import { runTaskQueuePrefix } from '../common/task-queue';
 import { EscalationDesk } from './escalation-desk';
 import { EnvironmentRunner, type DeliveryRunContext, type DeliveryControlProxy } from './environment';
-import { TenantSlots } from './tenant-slots';
+import { firstTaskUnits, TenantSlots } from './tenant-slots';
 
 /** Runs from this patch on hold a slot of their tenant gate while they run, and their tasks their agents' slots. */
 export const TENANT_GATE_PATCH = 'ados-tenant-gate-v1';
@@ -157,7 +157,8 @@ class DeliveryRunWorkflow {
 
   /**
    * From TENANT_GATE_PATCH on, the run holds a `runs` slot of its tenant gate from before its first environment to
-   * its end, whatever the end (failure and cancellation included; a terminated run's slot the gate takes back itself).
+   * its closing write, whatever the end (failure and cancellation included; a terminated run's slot the gate takes
+   * back itself).
    */
   async run(): Promise<DeliveryResult> {
     const gated = patched(TENANT_GATE_PATCH);
@@ -176,15 +177,20 @@ class DeliveryRunWorkflow {
     }
   }
 
-  /** Waits for one of the tenant's `runs` slots (the tenant gate: at most limits.maxConcurrentRuns run at once). */
+  /**
+   * Waits for one of the tenant's `runs` slots (the tenant gate: at most limits.maxConcurrentRuns run at once); the
+   * units of the run's first tasks are asked for with it, and granted with it.
+   */
   private async acquireRunSlot(): Promise<void> {
     const { input } = this;
     this.status.waitingFor = `a run slot of tenant ${input.tenantId} (gate ${tenantGateWorkflowId(input.tenantId)}; \`ados run why\` shows the position)`;
+    const priority = input.priority !== undefined ? { priority: input.priority } : {};
+    for (const [resource, count] of firstTaskUnits(input)) this.slots.prefetch({ resource, ...priority }, count);
     await this.slots.acquire({
       requestId: RUNS_RESOURCE,
       resource: RUNS_RESOURCE,
       capabilities: [...new Set(input.plan.tasks.map((task) => task.capability))],
-      ...(input.priority !== undefined ? { priority: input.priority } : {}),
+      ...priority,
     });
     this.status.waitingFor = undefined;
   }

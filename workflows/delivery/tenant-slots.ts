@@ -1,5 +1,6 @@
 import { CancellationScope, condition, log, setHandler } from '@temporalio/workflow';
 import {
+  agentResource,
   parseGateMessage,
   slotGrantSchema,
   slotRecallSchema,
@@ -9,7 +10,9 @@ import {
   type HolderRef,
   type SlotRequest,
 } from '../../shared/contract/tenancy/gate';
+import { taskAgent, type DeliveryRun } from '../../shared/contract/delivery/input';
 import { afterActivation, EventSink } from '../common/audit-trail';
+import { readyNodes } from '../dag';
 
 /** One change to what the run asks of its tenant gate. */
 type SlotChange = { acquire: SlotRequest } | { release: string };
@@ -32,6 +35,16 @@ interface UnitPool {
   recalled: boolean;
   /** Units asked for so far (their ids are `<resource>#<n>`, never reused within the run). */
   issued: number;
+}
+
+/** The agent units of the tasks a run starts first (its DAG's first ready tasks, within maxParallel), by resource. */
+export function firstTaskUnits(run: Pick<DeliveryRun, 'plan' | 'maxParallel'>): Map<string, number> {
+  const units = new Map<string, number>();
+  for (const task of readyNodes(run.plan.tasks, {}, new Set(), run.maxParallel)) {
+    const resource = agentResource(taskAgent(task));
+    units.set(resource, (units.get(resource) ?? 0) + 1);
+  }
+  return units;
 }
 
 /** An agent unit asked for: the resource and the priority its requests carry. */
@@ -84,6 +97,15 @@ export class TenantSlots {
     await condition(() => this.granted.has(slot.requestId));
   }
 
+  /**
+   * Asks now for `count` units of `unit.resource` no task waits for yet: a run's first tasks' units, asked for with
+   * its run slot (the gate grants them with it, so that its first tasks start without another round trip).
+   */
+  prefetch(unit: UnitRequest, count: number): void {
+    const pool = this.pool(unit.resource);
+    for (let i = 0; i < count; i++) this.ask(pool, unit);
+  }
+
   /** Runs `work` on a unit of `unit.resource`: one the run holds idle, or one asked for; the unit is handed on after. */
   withUnit<T>(unit: UnitRequest, work: () => Promise<T>): Promise<T> {
     const pool = this.pool(unit.resource);
@@ -122,14 +144,17 @@ export class TenantSlots {
     if (idle !== undefined) return Promise.resolve(idle);
     return new Promise<string>((resolve) => {
       pool.waiters.push(resolve);
-      if (pool.asked.length >= pool.waiters.length) return;
-      pool.issued += 1;
-      const requestId = `${unit.resource}#${pool.issued}`;
-      pool.asked.push(requestId);
-      // Asking again ends a recall (the gate forgets it at the same message): what comes back is a lease again.
-      pool.recalled = false;
-      this.changes.push({ acquire: { requestId, resource: unit.resource, ...(unit.priority !== undefined ? { priority: unit.priority } : {}) } });
+      if (pool.asked.length < pool.waiters.length) this.ask(pool, unit);
     });
+  }
+
+  private ask(pool: UnitPool, unit: UnitRequest): void {
+    pool.issued += 1;
+    const requestId = `${unit.resource}#${pool.issued}`;
+    pool.asked.push(requestId);
+    // Asking again ends a recall (the gate forgets it at the same message): what comes back is a lease again.
+    pool.recalled = false;
+    this.changes.push({ acquire: { requestId, resource: unit.resource, ...(unit.priority !== undefined ? { priority: unit.priority } : {}) } });
   }
 
   /** A unit whose task ended: to the next waiting task, else back to the gate if recalled, else idle. */

@@ -43,6 +43,16 @@ export function bucketLimitOf(limits: GateLimits, resource: string): TokenBucket
 const sameHolder = (a: HolderRef, b: HolderRef) => a.workflowId === b.workflowId && a.runId === b.runId;
 
 /**
+ * The waiting requests that may be granted once they reach the head of their queue: all but the agent units of a
+ * holder that still waits for its `runs` slot (a run asks for its first tasks' units with its run slot; they wait
+ * with it, and come in the same grant).
+ */
+export function eligibleWaiting(state: GateState): Waiting[] {
+  const waitingForRun = state.waiting.filter((w) => w.resource === RUNS_RESOURCE);
+  return state.waiting.filter((w) => w.resource === RUNS_RESOURCE || !waitingForRun.some((r) => sameHolder(r.holder, w.holder)));
+}
+
+/**
  * Applies one holder's message: releases first, then acquires (a request already held or queued is not queued again).
  * An acquire ends the holder's recall for that resource: it holds its units as leases again, until the next recall.
  */
@@ -90,7 +100,7 @@ export function removeHolder(state: GateState, holder: HolderRef): number {
  */
 export function blockingHolders(state: GateState, limits: GateLimits): HolderRef[] {
   const seen = new Map<string, HolderRef>();
-  for (const resource of new Set(state.waiting.map((w) => w.resource))) {
+  for (const resource of new Set(eligibleWaiting(state).map((w) => w.resource))) {
     const held = state.holding.filter((h) => h.resource === resource);
     if (held.length < capacityOf(limits, resource)) continue;
     for (const h of held) seen.set(`${h.holder.workflowId}/${h.holder.runId}`, h.holder);
@@ -112,11 +122,12 @@ export interface Recall {
  */
 export function decideRecalls(state: GateState, limits: GateLimits): Recall[] {
   const byHolder = new Map<string, Recall>();
-  const resources = [...new Set(state.waiting.map((w) => w.resource))].filter(isAgentResource).sort();
+  const eligible = eligibleWaiting(state);
+  const resources = [...new Set(eligible.map((w) => w.resource))].filter(isAgentResource).sort();
   for (const resource of resources) {
     const held = state.holding.filter((h) => h.resource === resource);
     if (held.length < capacityOf(limits, resource)) continue;
-    const waiters = state.waiting.filter((w) => w.resource === resource);
+    const waiters = eligible.filter((w) => w.resource === resource);
     for (const { holder } of held) {
       if (!waiters.some((w) => !sameHolder(w.holder, holder))) continue;
       if (state.recalled.some((r) => r.resource === resource && sameHolder(r.holder, holder))) continue;
@@ -156,14 +167,17 @@ function headBlock(state: GateState, limits: GateLimits, head: Waiting, held: nu
   return wait > 0 ? { cause: 'rate', wakeInMs: wait } : undefined;
 }
 
-/** Grants what may be granted now, per resource in grant order; stops at each resource's first request that must wait. */
+/**
+ * Grants what may be granted now, per resource in grant order; stops at each resource's first request that must wait.
+ * `runs` goes first, so that a run granted its slot gets the units it asked for with it in the same pass.
+ */
 export function decideGrants(state: GateState, limits: GateLimits, nowMs: number): GateDecision {
   const grants: Holding[] = [];
   let wakeInMs: number | undefined;
   let read = false;
-  const resources = [...new Set(state.waiting.map((w) => w.resource))];
+  const resources = [...new Set(state.waiting.map((w) => w.resource))].sort((a, b) => Number(b === RUNS_RESOURCE) - Number(a === RUNS_RESOURCE));
   for (const resource of resources) {
-    const queue = state.waiting.filter((w) => w.resource === resource).sort(grantOrder);
+    const queue = eligibleWaiting(state).filter((w) => w.resource === resource).sort(grantOrder);
     let held = state.holding.filter((h) => h.resource === resource).length;
     for (const head of queue) {
       const block = headBlock(state, limits, head, held, nowMs);
@@ -203,7 +217,10 @@ export function msUntilBucketsFull(state: GateState, limits: GateLimits, nowMs: 
   return Math.max(0, ...Object.entries(state.buckets).map(([resource, bucket]) => msUntilFull(bucket, bucketLimitOf(limits, resource), nowMs)));
 }
 
-/** The state query's answer: per resource its holders and its queue in grant order, with positions. */
+/**
+ * The state query's answer: per resource its holders and its queue in grant order, with positions (a run's units that
+ * wait with its run slot are not in their agent's queue yet).
+ */
 export function gateView(state: GateState, nowMs: number): TenantGateView {
   const { limits } = state;
   const resources = [...new Set([...state.holding, ...state.waiting].map((e) => e.resource))].sort((a, b) =>
@@ -211,7 +228,7 @@ export function gateView(state: GateState, nowMs: number): TenantGateView {
   );
   const views: ResourceView[] = resources.map((resource) => {
     const held = state.holding.filter((h) => h.resource === resource);
-    const queue = state.waiting
+    const queue = eligibleWaiting(state)
       .filter((w) => w.resource === resource)
       .sort(grantOrder)
       .map((w, index) => ({ ...w, position: index + 1 }));
