@@ -24,6 +24,7 @@ import { type AdosConfig, webUiWorkflowUrl } from '../shared/node/config';
 import type { Db } from '../shared/node/db';
 import { planExtraction } from '../shared/node/extraction/cache';
 import { RunNotFoundError } from './common/run-errors';
+import { ASCII_BAR, barText } from './common/progress-bar';
 
 /** The files a schema directory's agents are read from. */
 const SCHEMA_FILE = /\.(ya?ml|json)$/i;
@@ -164,17 +165,16 @@ export async function writeArtifacts(db: Db, result: ExtractionResult, outDir: s
   return written.sort();
 }
 
-const BAR_WIDTH = 24;
-
-/** One line: a bar of finished nodes, the counts by state, cache hits and misses, elapsed time. */
-export function renderProgressLine(progress: ExtractionProgress, elapsedMs: number): string {
-  const total = progress.order.length;
+/** The share of an extraction's nodes that finished (cached, done, failed or skipped); an empty set is done. */
+export function finishedNodes(progress: ExtractionProgress): { finished: number; total: number } {
   const { counts } = progress;
-  const finished = counts.cached + counts.done + counts.failed + counts.skipped;
-  const filled = total === 0 ? BAR_WIDTH : Math.round((finished / total) * BAR_WIDTH);
-  const bar = `${'#'.repeat(filled)}${'-'.repeat(BAR_WIDTH - filled)}`;
-  const parts = [
-    `[${bar}] ${finished}/${total}`,
+  return { finished: counts.cached + counts.done + counts.failed + counts.skipped, total: progress.order.length };
+}
+
+/** What follows the bar and the count: the counts by state, cache hits and misses, elapsed time, stage. */
+export function renderProgressDetail(progress: ExtractionProgress, elapsedMs: number): string {
+  const { counts } = progress;
+  return [
     `running ${counts.running}`,
     `done ${counts.done}`,
     `cached ${counts.cached}`,
@@ -183,8 +183,13 @@ export function renderProgressLine(progress: ExtractionProgress, elapsedMs: numb
     `hits ${progress.cache.hits} misses ${progress.cache.misses}`,
     `${(elapsedMs / 1000).toFixed(1)}s`,
     progress.stage === 'awaiting_approval' ? 'awaiting approval' : progress.stage,
-  ];
-  return parts.join('  ');
+  ].join('  ');
+}
+
+/** One line: a bar of finished nodes, the count, then renderProgressDetail (what a pipe gets per change). */
+export function renderProgressLine(progress: ExtractionProgress, elapsedMs: number): string {
+  const { finished, total } = finishedNodes(progress);
+  return `[${barText(total === 0 ? 1 : finished / total, ASCII_BAR)}] ${finished}/${total}  ${renderProgressDetail(progress, elapsedMs)}`;
 }
 
 /** Per-node lines: state, duration, worker, and why (reuse reason, skip reason, error). */

@@ -22,6 +22,7 @@ import { type AdosConfig, webUiWorkflowUrl } from '../shared/node/config';
 import type { Db } from '../shared/node/db';
 import { latestRuntimeCheckpoint, type StoredRuntimeCheckpoint, type TaskRef } from '../shared/node/task-runtime/store';
 import { messageFailure, RunNotFoundError } from './common/run-errors';
+import { barText, BLOCK_BAR } from './common/progress-bar';
 
 export interface StartedTaskRuntime {
   workflowId: string;
@@ -147,8 +148,7 @@ export async function extendRuntimeBudget(client: Client, workflowId: string, by
   }
 }
 
-/** `[██████░░░░]`: the share done, `width` cells wide. */
-export function progressBar(done: number, total: number, width = 30): string {
-  const filled = total > 0 ? Math.min(width, Math.round((width * done) / total)) : 0;
-  return `[${'█'.repeat(filled)}${'░'.repeat(width - filled)}]`;
+/** `[██████░░░░]`: the share done, `width` cells wide (cli-progress's bar; nothing known of the total: empty). */
+export function progressBar(done: number, total: number, width = BLOCK_BAR.width): string {
+  return `[${barText(total > 0 ? done / total : 0, { ...BLOCK_BAR, width })}]`;
 }

@@ -12,12 +12,15 @@ import {
   readSchemaDir,
   renderNodeTable,
   renderPlan,
+  finishedNodes,
+  renderProgressDetail,
   renderProgressLine,
   setNameFor,
   startExtraction,
   validateFiles,
   writeArtifacts,
 } from '../extraction';
+import { ASCII_BAR, liveBar } from '../common/progress-bar';
 import { assertRunOfTenant } from '../common/tenant-scope';
 import { emit } from '../output';
 import { admitExtraction, withAdmission } from '../tenancy';
@@ -49,22 +52,31 @@ const positiveInt = (name: string) => (value: string) => {
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
-/** Polls the progress query and redraws one line (TTY) or prints a line per change (pipes) until the run finishes. */
-async function watch(fetch: () => Promise<ExtractionProgress>, write: (text: string) => void, tty: boolean): Promise<ExtractionProgress> {
+/**
+ * Polls the progress query until the run finishes: on a terminal, a live bar redrawn in place (cli-progress,
+ * client/common/progress-bar.ts); on a pipe, a line per change.
+ */
+async function watch(fetch: () => Promise<ExtractionProgress>, write: (text: string) => void, tty: NodeJS.WriteStream | undefined): Promise<ExtractionProgress> {
   const started = Date.now();
+  const live = tty ? liveBar(tty, ASCII_BAR, true) : undefined;
   let last = '';
-  for (;;) {
-    const progress = await fetch();
-    const line = renderProgressLine(progress, Date.now() - started);
-    const shape = line.replace(/\s+\d+\.\ds\s/, ' ');
-    if (tty) write(`\r\x1b[2K${line}`);
-    else if (shape !== last) write(`${line}\n`);
-    last = shape;
-    if (progress.stage === 'finished') {
-      if (tty) write('\n');
-      return progress;
+  try {
+    for (;;) {
+      const progress = await fetch();
+      if (live) {
+        const { finished, total } = finishedNodes(progress);
+        live.update(finished, total, renderProgressDetail(progress, Date.now() - started));
+      } else {
+        const line = renderProgressLine(progress, Date.now() - started);
+        const shape = line.replace(/\s+\d+\.\ds\s/, ' ');
+        if (shape !== last) write(`${line}\n`);
+        last = shape;
+      }
+      if (progress.stage === 'finished') return progress;
+      await sleep(live ? 200 : 500);
     }
-    await sleep(tty ? 200 : 500);
+  } finally {
+    live?.stop();
   }
 }
 
@@ -150,7 +162,7 @@ export function registerExtractCommand(program: Command): void {
           return;
         }
         if (opts.watch) {
-          await watch(() => getExtractionProgress(client, started.workflowId), (t) => process.stderr.write(t), !!process.stderr.isTTY);
+          await watch(() => getExtractionProgress(client, started.workflowId), (t) => process.stderr.write(t), process.stderr.isTTY ? process.stderr : undefined);
         }
         const result = await getExtractionResult(client, started.workflowId);
         let written: string[] = [];

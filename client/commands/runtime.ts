@@ -8,6 +8,7 @@ import { listDeadLetters, loadWorkItems, type TaskRef } from '../../shared/node/
 import { readRegistrations } from '../capabilities';
 import { openCliDatabase } from '../common/database';
 import { RunNotFoundError } from '../common/run-errors';
+import { BLOCK_BAR, liveBar } from '../common/progress-bar';
 import { assertRunOfTenant, scopedTenant, TENANT_OPTION_HELP } from '../common/tenant-scope';
 import { emit } from '../output';
 import {
@@ -91,27 +92,32 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
  * latest run is no longer running.
  */
 async function watchStatus(fetch: () => Promise<TaskRuntimeStatus>, json: boolean, intervalMs: number): Promise<TaskRuntimeStatus> {
-  const tty = !json && !!process.stdout.isTTY;
+  // On a terminal, cli-progress redraws the bar in place (client/common/progress-bar.ts), with the workflow's own rate and ETA beside it.
+  const live = !json && process.stdout.isTTY ? liveBar(process.stdout, BLOCK_BAR, false) : undefined;
   let last = '';
-  for (;;) {
-    let status: TaskRuntimeStatus;
-    try {
-      status = await fetch();
-    } catch (error) {
-      // Between two runs of the chain (continue-as-new) a query can miss; the next poll answers.
-      if (error instanceof RunNotFoundError) throw error;
+  try {
+    for (;;) {
+      let status: TaskRuntimeStatus;
+      try {
+        status = await fetch();
+      } catch (error) {
+        // Between two runs of the chain (continue-as-new) a query can miss; the next poll answers.
+        if (error instanceof RunNotFoundError) throw error;
+        await sleep(intervalMs);
+        continue;
+      }
+      const { progress } = status;
+      if (live && progress) live.update(progress.done, progress.total, progressLine(progress));
+      else {
+        const line = json ? JSON.stringify(status) : progress ? `${progressBar(progress.done, progress.total)} ${progressLine(progress)}` : statusText(status);
+        if (line !== last) process.stdout.write(`${line}\n`);
+        last = line;
+      }
+      if (status.execution !== 'RUNNING') return status;
       await sleep(intervalMs);
-      continue;
     }
-    const line = json ? JSON.stringify(status) : status.progress ? `${progressBar(status.progress.done, status.progress.total)} ${progressLine(status.progress)}` : statusText(status);
-    if (tty) process.stdout.write(`\r\x1b[2K${line}`);
-    else if (line !== last) process.stdout.write(`${line}\n`);
-    last = line;
-    if (status.execution !== 'RUNNING') {
-      if (tty) process.stdout.write('\n');
-      return status;
-    }
-    await sleep(intervalMs);
+  } finally {
+    live?.stop();
   }
 }
 
