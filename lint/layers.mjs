@@ -22,7 +22,7 @@ import { fileURLToPath } from 'node:url';
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 
 /** The kinds of work (DESIGN.md); a new kind is added here. */
-export const KINDS = ['delivery', 'extraction', 'tenancy', 'task-runtime', 'remediation'];
+export const KINDS = ['delivery', 'extraction', 'tenancy', 'task-runtime', 'remediation', 'anomaly', 'learning'];
 
 /**
  * Kinds whose Node library (shared/node/<kind>/) every kind and the common code may use: tenancy admits, scopes and
