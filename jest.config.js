@@ -5,6 +5,8 @@ module.exports = {
   roots: ['<rootDir>/test', '<rootDir>/examples/plugin'],
   moduleNameMapper: { '^ados/capability$': '<rootDir>/activities/capabilities/define.ts' },
   testMatch: ['**/*.test.ts'],
+  // test/cluster brings up a multi-service Temporal cluster (deploy/cluster.ts): only with ADOS_TEST_CLUSTER=1 (.ci/run).
+  testPathIgnorePatterns: ['/node_modules/', ...(process.env.ADOS_TEST_CLUSTER === '1' ? [] : ['<rootDir>/test/cluster/'])],
   transform: { '^.+\\.ts$': ['@swc/jest', { jsc: { target: 'es2022', parser: { syntax: 'typescript' } } }] },
   testTimeout: 120_000,
   // Temporal's native runtime keeps handles open between files; one worker process keeps memory flat.

@@ -8,6 +8,7 @@ import { listNames } from '../shared/contract/validation';
 import { BUILT_IN_DEFINITIONS } from './capabilities/built-in';
 import type { CapabilityDefinition } from './capabilities/define';
 import { runCapability, type CapabilityHostDeps } from './capabilities/run-capability';
+import { createPipelineProcessActivities } from './anomaly/pipeline-process';
 import { extract } from './extraction/capability';
 import { createExtractionWorkerActivities } from './extraction/extract';
 import { createRemediationProcessActivities } from './remediation/process-actions';
@@ -18,11 +19,12 @@ export const BUILT_INS: readonly CapabilityDefinition<any, any>[] = [...BUILT_IN
 /**
  * Activities a capability's queue serves besides its plan-task activity: `extract` also serves
  * `extractAgent`, the per-agent activity of the schemaExtraction workflow; `deploy.process` the remediationRun's
- * actions on the services it deployed (activities/remediation/process-actions.ts).
+ * actions on the services it deployed (activities/remediation/process-actions.ts) and the anomalyPipeline's on its
+ * handlers (activities/anomaly/pipeline-process.ts).
  */
 const EXTRA_ACTIVITIES: Record<string, (deps: CapabilityHostDeps) => Record<string, (...args: never[]) => Promise<unknown>>> = {
   extract: (deps) => createExtractionWorkerActivities(deps),
-  'deploy.process': () => createRemediationProcessActivities(),
+  'deploy.process': (deps) => ({ ...createRemediationProcessActivities(), ...createPipelineProcessActivities(deps) }),
 };
 
 export type CapabilityActivity = (request: CapabilityRequest) => Promise<CapabilityResult>;

@@ -1,5 +1,6 @@
 import type { Client } from '@temporalio/client';
 import type { Db } from '../shared/node/db';
+import { createPipelineControlActivities } from './anomaly/pipeline-control';
 import { createAuditActivities } from './common/audit-activities';
 import { createDeliveryControlActivities } from './delivery/control-activities';
 import { createRoutingActivities, type TemporalDeps } from './delivery/routing-activities';
@@ -7,8 +8,13 @@ import { createExtractionControlActivities } from './extraction/control-activiti
 import { createGovernanceActivities } from './common/governance-activities';
 import { createRemediationControlActivities } from './remediation/control-activities';
 import { createTaskRuntimeControlActivities } from './task-runtime/control-activities';
+import { createAnomalyInvestigationActivities } from './anomaly/investigation-activities';
+import { createAnomalyMonitorActivities } from './anomaly/monitor-activities';
 import { createBackpressureActivities } from './tenancy/backpressure';
 import { createTenantGateActivities } from './tenancy/gate-activities';
+import { createTransferActivities } from './learning/transfer/transfer-activities';
+import { createStrategyPromotionActivities } from './learning/strategy/promotion-activities';
+import { createStrategyActivities } from './learning/strategy/strategy-activities';
 
 export interface ControlActivityDeps {
   db: Db;
@@ -30,9 +36,15 @@ export function createActivities(deps: ControlActivityDeps) {
     ...createExtractionControlActivities(deps.db),
     ...createGovernanceActivities(deps.db),
     ...createRemediationControlActivities(deps.db),
+    ...createPipelineControlActivities(deps.db),
     ...createTaskRuntimeControlActivities(deps.db),
+    ...createAnomalyMonitorActivities(deps.db),
+    ...createAnomalyInvestigationActivities(deps.db),
     ...createBackpressureActivities(deps.temporal),
     ...createTenantGateActivities({ db: deps.db, client: deps.client }),
+    ...createTransferActivities(deps.db),
+    ...createStrategyActivities(deps.db),
+    ...createStrategyPromotionActivities(deps.db),
   };
 }
 

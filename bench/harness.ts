@@ -147,11 +147,61 @@ export function summaryMarkdown(files: Array<{ file: string; content: string }>)
     const result = parsed.data;
     const commit = result.commit ? `${result.commit.sha?.slice(0, 12) ?? 'unknown'}${result.commit.dirty ? ' (dirty)' : ''}` : 'not recorded';
     const md = file.replace(/\.json$/, '.md');
-    for (const metric of result.metrics.filter((m) => m.target)) {
+    const targeted = result.metrics.filter((m) => m.target);
+    for (const metric of targeted) {
       lines.push(
         `| [${result.benchmark}](${md}) | ${metric.name} ${metric.target!.op} ${metric.target!.value} ${metric.unit} | ${fmt(metric.value)} | ${metCell(metric)} | ${result.recordedAt} | ${commit} |`,
       );
     }
+    // A benchmark the issue sets no target for (a ratio reported for information) still gets its rows.
+    if (targeted.length === 0) {
+      for (const metric of result.metrics) {
+        lines.push(`| [${result.benchmark}](${md}) | ${metric.name} (no target) | ${fmt(metric.value)} ${metric.unit} | n/a | ${result.recordedAt} | ${commit} |`);
+      }
+    }
+  }
+  return `${lines.join('\n')}\n`;
+}
+
+/** One result file as `npm run bench -- --compare` reads it. */
+function parseResultFile(label: string, content: string) {
+  let json: unknown;
+  try {
+    json = JSON.parse(content);
+  } catch (error) {
+    throw new Error(`${label} is not JSON: ${(error as Error).message}`);
+  }
+  const parsed = resultFileSchema.safeParse(json);
+  if (!parsed.success) throw new Error(`${label} is not a benchmark result: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
+  return parsed.data;
+}
+
+/**
+ * `npm run bench -- --compare a.json b.json`: two result files side by side, one line per metric of either (matched by
+ * name), with b / a and whether each meets its target. The files may be of different benchmarks (a run on the cluster
+ * against one on the dev server); metrics only one of them has show a blank on the other side.
+ */
+export function compareMarkdown(a: { file: string; content: string }, b: { file: string; content: string }): string {
+  const left = parseResultFile(a.file, a.content);
+  const right = parseResultFile(b.file, b.content);
+  const label = (r: typeof left) => `${r.benchmark} (${r.recordedAt}${r.commit?.sha ? `, ${r.commit.sha.slice(0, 12)}${r.commit.dirty ? ' dirty' : ''}` : ''})`;
+  const names = [...new Set([...left.metrics.map((m) => m.name), ...right.metrics.map((m) => m.name)])];
+  const cell = (metric: (typeof left.metrics)[number] | undefined) => (metric ? `${fmt(metric.value)}${metric.target ? ` (${metCell(metric)})` : ''}` : '');
+  const lines = [
+    `# Compare: ${a.file} → ${b.file}`,
+    '',
+    `- a: ${label(left)}`,
+    `- b: ${label(right)}`,
+    '',
+    '| metric | unit | target | a | b | b / a |',
+    '|---|---|---|---|---|---|',
+  ];
+  for (const name of names) {
+    const ma = left.metrics.find((m) => m.name === name);
+    const mb = right.metrics.find((m) => m.name === name);
+    const target = (ma ?? mb)!.target;
+    const ratio = ma && mb && ma.value !== 0 ? fmt(mb.value / ma.value) : '';
+    lines.push(`| ${name} | ${(ma ?? mb)!.unit} | ${target ? `${target.op} ${target.value}` : ''} | ${cell(ma)} | ${cell(mb)} | ${ratio} |`);
   }
   return `${lines.join('\n')}\n`;
 }

@@ -1,6 +1,7 @@
 /** Approvers from the client's side: their keys (README, "Signed approvals"), roles and the tenant's policy ("Approver policy"). */
 import { userInfo } from 'node:os';
 import { effectiveApprovalPolicy, type TenantApprovals, type TenantGatePolicy } from '../shared/contract/approval';
+import type { TenantProfile } from '../shared/contract/tenancy/profile';
 import { InputValidationError } from '../shared/contract/validation';
 import type { AdosConfig } from '../shared/node/config';
 import { openDatabase, type DatabaseHandle, type Db } from '../shared/node/db';
@@ -33,27 +34,36 @@ export async function approvalSettings(database: DatabaseHandle, tenantId: strin
   return (await requireTenant(database.db, tenantId)).profile.approvals;
 }
 
-/** Adds (or with `granted` false removes) an approver to a role of a tenant; audited as a tenant change. */
+/**
+ * Adds (or with `granted` false removes) an approver to a role of a tenant; audited as a tenant change. The members
+ * are read and written under the tenant row's lock (updateTenant), so grants made at the same time all hold.
+ */
 export async function setRoleMember(database: DatabaseHandle, tenantId: string, role: string, approver: string, granted: boolean): Promise<TenantApprovals['roles']> {
-  const { roles } = await approvalSettings(database, tenantId);
-  const members = roles[role] ?? [];
-  if (!granted && !members.includes(approver)) {
-    throw new InputValidationError('flags', [{ path: '--as', message: `${approver} does not hold role ${role} in ${tenantId} (ados approver list --tenant ${tenantId})` }]);
-  }
-  const next = granted ? [...new Set([...members, approver])] : members.filter((m) => m !== approver);
-  const { [role]: _dropped, ...others } = roles;
-  const changed = next.length > 0 ? { ...others, [role]: next } : others;
-  return (await updateTenant(database.db, tenantId, { approvals: { roles: changed } }, changedBy())).profile.approvals.roles;
+  const updated = await updateTenant(
+    database.db,
+    tenantId,
+    ({ approvals: { roles } }: TenantProfile) => {
+      const members = roles[role] ?? [];
+      if (!granted && !members.includes(approver)) {
+        throw new InputValidationError('flags', [{ path: '--as', message: `${approver} does not hold role ${role} in ${tenantId} (ados approver list --tenant ${tenantId})` }]);
+      }
+      const next = granted ? [...new Set([...members, approver])] : members.filter((m) => m !== approver);
+      const { [role]: _dropped, ...others } = roles;
+      return { approvals: { roles: next.length > 0 ? { ...others, [role]: next } : others } };
+    },
+    changedBy(),
+  );
+  return updated.profile.approvals.roles;
 }
 
 /**
- * Sets a tenant's prod approval policy: `changes` over the policy in force (or the defaults when there is none);
- * `null` removes it (each plan's `approval` decides again). Validated by the profile's schema: issues name the field.
+ * Sets a tenant's prod approval policy: `changes` over the policy in force (or the defaults when there is none),
+ * read and written under the tenant row's lock; `null` removes it (each plan's `approval` decides again). Validated
+ * by the profile's schema: issues name the field.
  */
 export async function setProdPolicy(database: DatabaseHandle, tenantId: string, changes: Partial<TenantGatePolicy> | null): Promise<TenantApprovals['prod']> {
-  const current = (await approvalSettings(database, tenantId)).prod;
-  const prod = changes === null ? null : { ...(current ?? {}), ...changes };
-  return (await updateTenant(database.db, tenantId, { approvals: { prod } }, changedBy())).profile.approvals.prod;
+  const updated = await updateTenant(database.db, tenantId, ({ approvals: { prod } }: TenantProfile) => ({ approvals: { prod: changes === null ? null : { ...(prod ?? {}), ...changes } } }), changedBy());
+  return updated.profile.approvals.prod;
 }
 
 /**

@@ -1,17 +1,23 @@
 import { Command, Help } from 'commander';
 import { runProgram } from '../shared/node/command-line';
+import { registerAnomalyCommands } from './commands/anomaly';
 import { registerApprovalCommands } from './commands/approve';
 import { registerCapabilitiesCommand } from './commands/capabilities';
+import { registerClusterCommands } from './commands/cluster';
 import { registerApproverCommands } from './commands/approver';
 import { registerAuditCommand } from './commands/audit';
 import { registerExtractionCommands } from './commands/extract';
 import { registerFreezeCommands } from './commands/freeze';
+import { registerGovernanceCommands } from './commands/governance';
 import { registerIncidentCommands } from './commands/incident';
+import { registerLearnCommands } from './commands/learn';
+import { registerMetricsCommands } from './commands/metrics';
 import { registerPendingCommand } from './commands/pending';
 import { registerReleaseCommands } from './commands/release';
 import { registerResolveCommand } from './commands/resolve';
 import { registerRunCommands } from './commands/run';
 import { registerRuntimeCommands } from './commands/runtime';
+import { registerScheduleCommands } from './commands/schedule';
 import { registerTenantCommands } from './commands/tenant';
 import { registerWorkersCommand } from './commands/workers';
 import { exitCodeFor } from './exit-codes';
@@ -43,8 +49,14 @@ export function buildProgram(): Command {
   registerExtractionCommands(program);
   registerTenantCommands(program);
   registerRuntimeCommands(program);
+  registerScheduleCommands(program);
   registerIncidentCommands(program);
   registerFreezeCommands(program);
+  registerGovernanceCommands(program);
+  registerLearnCommands(program);
+  registerClusterCommands(program);
+  registerMetricsCommands(program);
+  registerAnomalyCommands(program);
   program.configureHelp({
     visibleCommands(command) {
       const listed = Help.prototype.visibleCommands.call(this, command);

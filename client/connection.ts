@@ -1,5 +1,6 @@
 import { Client, Connection } from '@temporalio/client';
 import type { AdosConfig } from '../shared/node/config';
+import { temporalConnectionOptions } from '../shared/node/temporal-connection';
 
 export interface AdosClient {
   client: Client;
@@ -7,11 +8,15 @@ export interface AdosClient {
   close(): Promise<void>;
 }
 
-/** Connects to Temporal; a server that does not answer is reported with the address tried. */
+/**
+ * Connects to Temporal (TLS, mTLS and API key by configuration: shared/node/temporal-connection.ts); a server that
+ * does not answer is reported with the address tried, a half-made TLS setup before any attempt.
+ */
 export async function connectClient(config: AdosConfig): Promise<AdosClient> {
+  const options = temporalConnectionOptions(config);
   let connection: Connection;
   try {
-    connection = await Connection.connect({ address: config.temporalAddress, connectTimeout: '5s' });
+    connection = await Connection.connect({ ...options, connectTimeout: '5s' });
   } catch (error) {
     throw new TemporalUnreachableError(config.temporalAddress, error);
   }
@@ -25,7 +30,7 @@ export async function connectClient(config: AdosConfig): Promise<AdosClient> {
 export class TemporalUnreachableError extends Error {
   constructor(address: string, cause: unknown) {
     super(
-      `cannot reach Temporal at ${address} (${(cause as Error)?.message ?? cause}); start the stack with \`npm start\` or set TEMPORAL_ADDRESS`,
+      `Temporal unreachable: cannot reach Temporal at ${address} (${(cause as Error)?.message ?? cause}); start the stack with \`npm start\` or set TEMPORAL_ADDRESS`,
     );
     this.name = 'TemporalUnreachableError';
   }

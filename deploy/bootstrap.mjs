@@ -3,6 +3,9 @@
 //
 //   node deploy/bootstrap.mjs              Node deps, Temporal CLI (dev server), Java time-skipping test server
 //   node deploy/bootstrap.mjs --postgres   ... plus PostgreSQL server binaries (for the test suite)
+//   node deploy/bootstrap.mjs --cluster    ... plus PostgreSQL and the Temporal server, its SQL tool and the Web UI
+//                                          server, built with Go (for `npm run cluster` and test/cluster)
+//   node deploy/bootstrap.mjs --browser    ... plus Debian's chromium (for test/browser, driven by playwright-core)
 //
 // Idempotent and cached: a second run checks and does nothing. Tools are cached outside the clone in
 // $ADOS_TOOLS_DIR (default ~/.cache/ados/tools) so a fresh clone (CI) reuses them. The result is written to
@@ -45,6 +48,15 @@ export const MAVEN_DEPENDENCY_PLUGIN_VERSION = '3.8.1';
  */
 export const TEST_SERVER_JVM_FLAGS = ['-XX:TieredStopAtLevel=1', '-XX:+UseSerialGC', '-Xshare:auto'];
 export const MIN_NODE = [20, 19];
+/** The Temporal server and its SQL schema tool, the same server version as the CLI's dev server. */
+export const TEMPORAL_SERVER_MODULE = 'go.temporal.io/server';
+export const TEMPORAL_SERVER_PACKAGES = [`${TEMPORAL_SERVER_MODULE}/cmd/server`, `${TEMPORAL_SERVER_MODULE}/cmd/tools/sql`];
+/** The Web UI server with its built assets embedded: the version inside CLI v1.5.1 (`temporal --version`: UI 2.42.1). */
+export const TEMPORAL_UI_VERSION = '2.42.1';
+export const TEMPORAL_UI_MODULE = 'github.com/temporalio/ui-server/v2';
+export const TEMPORAL_UI_PACKAGE = `${TEMPORAL_UI_MODULE}/cmd/server`;
+/** Files of the server module the cluster needs at run time, copied next to the binaries (the module cache may be cleaned). */
+export const TEMPORAL_SERVER_MODULE_FILES = ['schema/postgresql/v12', 'config/development-postgres12.yaml', 'config/dynamicconfig/development-sql.yaml'];
 
 // ---------------------------------------------------------------------------------------------------------------
 // Path logic (exported)
@@ -84,6 +96,11 @@ export function toolPaths(env = process.env) {
     nodeModules: path.join(root, 'node_modules'),
     lockHashStamp: path.join(root, 'node_modules', '.ados-lock-hash'),
     toolchainJson: path.join(root, '.ados', 'toolchain.json'),
+    clusterServerDir: path.join(tools, `temporal-server-${TEMPORAL_SERVER_VERSION}`),
+    clusterServer: path.join(tools, `temporal-server-${TEMPORAL_SERVER_VERSION}`, 'server'),
+    clusterSqlTool: path.join(tools, `temporal-server-${TEMPORAL_SERVER_VERSION}`, 'sql'),
+    clusterModuleFiles: path.join(tools, `temporal-server-${TEMPORAL_SERVER_VERSION}`, 'module'),
+    clusterUi: path.join(tools, `temporal-ui-${TEMPORAL_UI_VERSION}`, 'server'),
   };
 }
 
@@ -640,17 +657,109 @@ function pgVersion(bin) {
 }
 
 // ---------------------------------------------------------------------------------------------------------------
+// f. Chromium (only with --browser): Debian's package, which playwright-core drives; it never downloads a browser
+// ---------------------------------------------------------------------------------------------------------------
+
+export const CHROMIUM_PATH = '/usr/bin/chromium';
+
+function chromiumVersion() {
+  const r = run(CHROMIUM_PATH, ['--version'], { timeout: 30_000 });
+  return r.status === 0 ? (r.stdout.match(/(\d+(?:\.\d+)+)/)?.[1] ?? r.stdout.trim()) : null;
+}
+
+function ensureChromium() {
+  if (isExecutable(CHROMIUM_PATH)) return false;
+  const isRoot = typeof process.getuid === 'function' && process.getuid() === 0;
+  if (!isRoot) fail(`chromium not found at ${CHROMIUM_PATH}.`, 'install it as root: `sudo apt-get update && sudo apt-get install -y chromium` (Debian), then re-run.');
+  if (!which('apt-get')) fail(`chromium not found at ${CHROMIUM_PATH} and apt-get is not available.`, `install a Chromium whose binary is ${CHROMIUM_PATH}.`);
+  log('chromium missing: installing with apt-get (a few minutes)...');
+  const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
+  const fix = 'check the apt error above; `apt-get update && apt-get install -y chromium` must work as root.';
+  runInherit('apt-get', ['update'], { env }, 'apt-get update failed', fix);
+  runInherit('apt-get', ['install', '-y', '--no-install-recommends', 'chromium'], { env }, 'apt-get install chromium failed', fix);
+  if (!isExecutable(CHROMIUM_PATH)) fail(`apt-get installed chromium but ${CHROMIUM_PATH} does not exist.`, 'install the chromium package by hand.');
+  return true;
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// g. Temporal cluster: server, SQL tool and Web UI server built with Go (only with --cluster)
+// ---------------------------------------------------------------------------------------------------------------
+
+/** Whether `go version -m bin` says it was built from `module` at `version` (Go build info). */
+function builtFrom(bin, module, version) {
+  if (!isExecutable(bin)) return false;
+  const goBin = which('go');
+  if (!goBin) return false;
+  const m = run(goBin, ['version', '-m', bin], { timeout: 30_000 });
+  const modRe = new RegExp(`^\\s*mod\\s+${module.replace(/[./]/g, '\\$&')}\\s+v${version.replace(/\./g, '\\.')}\\s`, 'm');
+  return m.status === 0 && modRe.test(m.stdout);
+}
+
+function clusterBuilt(paths) {
+  return (
+    builtFrom(paths.clusterServer, TEMPORAL_SERVER_MODULE, TEMPORAL_SERVER_VERSION) &&
+    builtFrom(paths.clusterSqlTool, TEMPORAL_SERVER_MODULE, TEMPORAL_SERVER_VERSION) &&
+    builtFrom(paths.clusterUi, TEMPORAL_UI_MODULE, TEMPORAL_UI_VERSION) &&
+    TEMPORAL_SERVER_MODULE_FILES.every((f) => fs.existsSync(path.join(paths.clusterModuleFiles, f)))
+  );
+}
+
+/** Builds the server and its SQL tool, and the UI server (its binary is also called `server`: a dir of its own). */
+function ensureClusterTools(paths) {
+  if (clusterBuilt(paths)) return false;
+  const goBin = which('go');
+  const fix = 'check the Go error above (no access to the Go module proxy? Go too old for the Go 1.25 module?); then re-run `node deploy/bootstrap.mjs --cluster`.';
+  log(`building Temporal Server ${TEMPORAL_SERVER_VERSION} (server, sql tool) and the Web UI server ${TEMPORAL_UI_VERSION} with Go (first run: a few minutes)...`);
+  runInherit(
+    goBin,
+    ['install', ...TEMPORAL_SERVER_PACKAGES.map((p) => `${p}@v${TEMPORAL_SERVER_VERSION}`)],
+    { env: { ...process.env, GOBIN: paths.clusterServerDir } },
+    'building the Temporal server failed',
+    fix,
+  );
+  runInherit(goBin, ['install', `${TEMPORAL_UI_PACKAGE}@v${TEMPORAL_UI_VERSION}`], { env: { ...process.env, GOBIN: path.dirname(paths.clusterUi) } }, 'building the Temporal Web UI server failed', fix);
+  // The schema and the sample config live in the module source, which `go clean -modcache` would remove.
+  const modCache = run(goBin, ['env', 'GOMODCACHE']).stdout.trim();
+  const moduleDir = path.join(modCache, `${TEMPORAL_SERVER_MODULE}@v${TEMPORAL_SERVER_VERSION}`);
+  fs.rmSync(paths.clusterModuleFiles, { recursive: true, force: true });
+  for (const file of TEMPORAL_SERVER_MODULE_FILES) {
+    const from = path.join(moduleDir, file);
+    if (!fs.existsSync(from)) fail(`${from} is missing from the Go module cache after the build`, `run \`go mod download ${TEMPORAL_SERVER_MODULE}@v${TEMPORAL_SERVER_VERSION}\` and re-run.`);
+    fs.cpSync(from, path.join(paths.clusterModuleFiles, file), { recursive: true });
+  }
+  // The module cache is read-only: the copies must be writable so that a rebuild can replace them.
+  run('chmod', ['-R', 'u+w', paths.clusterModuleFiles]);
+  if (!clusterBuilt(paths)) fail(`the freshly built cluster binaries in ${paths.clusterServerDir} do not check out (go version -m)`, `remove ${paths.clusterServerDir} and re-run.`);
+  return true;
+}
+
+/** The cluster entry of .ados/toolchain.json, or null when the cluster tools are not built. */
+function clusterToolchain(paths) {
+  if (!clusterBuilt(paths)) return null;
+  return {
+    server: paths.clusterServer,
+    sqlTool: paths.clusterSqlTool,
+    ui: paths.clusterUi,
+    moduleFiles: paths.clusterModuleFiles,
+    serverVersion: TEMPORAL_SERVER_VERSION,
+    uiVersion: TEMPORAL_UI_VERSION,
+  };
+}
+
+// ---------------------------------------------------------------------------------------------------------------
 // main
 // ---------------------------------------------------------------------------------------------------------------
 
 export async function bootstrap(argv = process.argv.slice(2)) {
-  const postgres = argv.includes('--postgres');
-  const unknown = argv.filter((a) => a !== '--postgres');
-  if (unknown.length) fail(`unknown argument(s): ${unknown.join(' ')}`, 'usage: node deploy/bootstrap.mjs [--postgres]');
+  const cluster = argv.includes('--cluster');
+  const postgres = cluster || argv.includes('--postgres');
+  const browser = argv.includes('--browser');
+  const unknown = argv.filter((a) => a !== '--postgres' && a !== '--browser' && a !== '--cluster');
+  if (unknown.length) fail(`unknown argument(s): ${unknown.join(' ')}`, 'usage: node deploy/bootstrap.mjs [--postgres] [--browser] [--cluster]');
 
   const tStart = performance.now();
   const paths = toolPaths();
-  log(`project ${paths.projectRoot}; tools cache ${paths.toolsDir}${postgres ? '; with PostgreSQL' : ''}`);
+  log(`project ${paths.projectRoot}; tools cache ${paths.toolsDir}${postgres ? '; with PostgreSQL' : ''}${cluster ? '; with the Temporal cluster' : ''}`);
 
   let worked = false;
   checkPrerequisites();
@@ -668,18 +777,24 @@ export async function bootstrap(argv = process.argv.slice(2)) {
   } else {
     pgBin = findPgBinDir() ?? readJson(paths.toolchainJson)?.pgBinDir ?? null;
   }
+  if (cluster) worked = (await step('Temporal cluster tools', () => ensureClusterTools(paths))) || worked;
+
+  if (browser) worked = (await step('chromium', () => ensureChromium())) || worked;
 
   const toolchain = {
     temporalCli: paths.temporalCli,
     testServer: paths.testServer,
     pgBinDir: pgBin,
     toolsDir: paths.toolsDir,
+    // Recorded whenever built (a plain bootstrap keeps it), read by deploy/cluster.ts.
+    cluster: clusterToolchain(paths),
     versions: {
       temporalCli: TEMPORAL_CLI_VERSION,
       temporalServer: TEMPORAL_SERVER_VERSION,
       temporalCliVersionLine: cli.versionLine,
       testServer: TEST_SERVER_VERSION,
       postgres: pgVersion(pgBin),
+      chromium: isExecutable(CHROMIUM_PATH) ? chromiumVersion() : null,
     },
   };
   const content = `${JSON.stringify(toolchain, null, 2)}\n`;

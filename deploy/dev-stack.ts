@@ -15,6 +15,8 @@ import { loadConfig } from '../shared/node/config';
 import { migrateToLatest, openDatabase, startEmbeddedPostgres } from '../shared/node/db';
 import { processRuntime } from '../shared/node/runtime';
 import { ensureSearchAttributes } from '../workers/search-attributes';
+import { ensureSchedule, transferScheduleOptions } from '../shared/node/schedules/schedules';
+import { loadTransferScheduleConfig } from '../shared/node/schedules/spec';
 import { listPending } from '../client/common/pending';
 import { startDeliveryRun } from '../client/delivery';
 import { readInputFile } from '../client/plan-file';
@@ -148,6 +150,10 @@ async function main(): Promise<void> {
     }
   }
 
+  // 5. ADOS's schedules (the transfer-learning cycles), created or brought to their configuration.
+  const transferSchedule = transferScheduleOptions(loadTransferScheduleConfig(), config.taskQueuePrefix);
+  say(`schedule ${transferSchedule.scheduleId}: ${await ensureSchedule(client, transferSchedule)}`);
+
   const cli = './client/bin/ados.cjs';
   say('');
   say(`ADOS is up.`);
@@ -169,6 +175,7 @@ async function main(): Promise<void> {
   say(`  ${cli} run start --file examples/delivery-plan.yaml`);
   say(`  ${cli} tenant show acme                       # budget, spend today and this month, alerts`);
   say(`  ${cli} workers                                  # who polls each capability, and the backlogs`);
+  say(`  ${cli} schedule describe learning-transfer   # transfer-learning cycles every 12 h; ${cli} learn transfers`);
   say(`  ${cli} run start --file examples/demo-text-plan.yaml --wait   # the escalation ladder swaps demo.text to its fallback`);
   say(`  DATABASE_URL=${databaseUrl} ${cli} worker --capabilities build   # one more worker`);
   say('Ctrl-C stops the stack and the services deployed by deploy.process; runs in flight resume on the next npm start.');

@@ -12,7 +12,19 @@ export interface Toolchain {
   testServer: string;
   pgBinDir: string | null;
   toolsDir?: string;
+  /** Built by `node deploy/bootstrap.mjs --cluster` (null until then). */
+  cluster?: ClusterToolchain | null;
   versions?: Record<string, string | null>;
+}
+
+/** The Temporal cluster's binaries (deploy/cluster.ts) and the server module's schema and sample config, copied. */
+export interface ClusterToolchain {
+  server: string;
+  sqlTool: string;
+  ui: string;
+  moduleFiles: string;
+  serverVersion: string;
+  uiVersion: string;
 }
 
 /** Project root: this file lives in <root>/deploy. */
@@ -56,6 +68,17 @@ export function temporalCliPath(): string {
 /** Wrapper script that runs the Java time-skipping test server. */
 export function testServerPath(): string {
   return existingExecutable('Temporal test server', readToolchain().testServer);
+}
+
+/** The Temporal server, SQL tool and Web UI server binaries that `node deploy/bootstrap.mjs --cluster` built. */
+export function clusterToolchain(): ClusterToolchain {
+  const tools = readToolchain().cluster;
+  const build = 'run `node deploy/bootstrap.mjs --cluster` (or `npm run cluster`)';
+  if (!tools) throw new Error(`the Temporal cluster tools are not recorded in ${TOOLCHAIN_JSON}: ${build} first.`);
+  existingExecutable('Temporal server', tools.server);
+  existingExecutable('Temporal SQL tool', tools.sqlTool);
+  existingExecutable('Temporal Web UI server', tools.ui);
+  return tools;
 }
 
 /** Directory with the PostgreSQL server binaries (initdb, pg_ctl, postgres). */

@@ -8,6 +8,7 @@ import { capabilityListProblem } from '../shared/contract/capability-list';
 import { capabilityTaskQueue } from '../shared/contract/task-queues';
 import type { Db } from '../shared/node/db';
 import type { Logger } from '../shared/node/logger';
+import { activityMetricsInterceptor } from './metrics-interceptor';
 import { DEFAULT_MAX_CONCURRENT, maxConcurrentProblem, rateLimitProblem } from './worker-flags';
 
 export interface CapabilityWorkerOptions {
@@ -87,6 +88,7 @@ export async function createCapabilityWorkers(options: CapabilityWorkerOptions):
           },
           options.plugins,
         ),
+        interceptors: { activity: [activityMetricsInterceptor] },
         maxConcurrentActivityTaskExecutions: plan.maxConcurrentActivityTaskExecutions,
         maxTaskQueueActivitiesPerSecond: plan.maxTaskQueueActivitiesPerSecond,
         shutdownGraceTime: options.shutdownGraceTime ?? '30s',

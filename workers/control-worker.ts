@@ -3,7 +3,10 @@ import type { Duration } from '@temporalio/common';
 import { type NativeConnection, Worker, type WorkflowBundleOption } from '@temporalio/worker';
 import { createActivities } from '../activities';
 import { controlTaskQueue } from '../shared/contract/task-queues';
+import { loadConfig } from '../shared/node/config';
 import type { Db } from '../shared/node/db';
+import { prebuiltWorkflowBundle } from './bundle';
+import { activityMetricsInterceptor } from './metrics-interceptor';
 
 export interface ControlWorkerOptions {
   connection: NativeConnection;
@@ -11,21 +14,21 @@ export interface ControlWorkerOptions {
   taskQueuePrefix: string;
   db: Db;
   identity?: string;
-  /** A prebuilt bundle (tests build it once); otherwise the workflows are bundled at start. */
+  /** A prebuilt bundle (tests build it once); otherwise ADOS_WORKFLOW_BUNDLE's (workers/bundle.ts), or bundled at start. */
   workflowBundle?: WorkflowBundleOption;
   shutdownGraceTime?: Duration;
 }
 
 /** Runs every workflow and the control-plane activities (the ones that touch the database). */
 export function createControlWorker(options: ControlWorkerOptions): Promise<Worker> {
+  const workflowBundle = options.workflowBundle ?? prebuiltWorkflowBundle(loadConfig().workflowBundle);
   return Worker.create({
     connection: options.connection,
     namespace: options.namespace,
     taskQueue: controlTaskQueue(options.taskQueuePrefix),
     identity: options.identity,
-    ...(options.workflowBundle
-      ? { workflowBundle: options.workflowBundle }
-      : { workflowsPath: require.resolve('../workflows') }),
+    ...(workflowBundle ? { workflowBundle } : { workflowsPath: require.resolve('../workflows') }),
+    interceptors: { activity: [activityMetricsInterceptor] },
     // The worker's own connection also serves Temporal's API to the routing activities (DescribeTaskQueue).
     activities: createActivities({
       db: options.db,

@@ -7,6 +7,7 @@ import { runProgram, usageOrFailure } from '../shared/node/command-line';
 import { loadConfig } from '../shared/node/config';
 import { createLogger } from '../shared/node/logger';
 import { loadCapabilityModules } from './capability-modules';
+import { startWorkerMetrics } from './metrics';
 import { runWorkerProcess } from './run-worker-process';
 import { DEFAULT_MAX_CONCURRENT, parseWorkerFlags } from './worker-flags';
 
@@ -32,7 +33,12 @@ export function buildWorkerProgram(): Command {
       const { capabilityModules, ...options } = parseWorkerFlags(flags, config.capabilityModules);
       const plugins = loadCapabilityModules(capabilityModules);
       const logger = createLogger(options.role === 'control' ? 'ados-control' : 'ados-capabilities', config.logLevel);
-      await runWorkerProcess(config, logger, { ...options, plugins });
+      const metrics = await startWorkerMetrics(config, logger);
+      try {
+        await runWorkerProcess(config, logger, { ...options, plugins });
+      } finally {
+        await metrics?.close();
+      }
     });
 }
 

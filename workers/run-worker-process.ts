@@ -4,6 +4,7 @@ import { hostname } from 'node:os';
 import { NativeConnection, type Worker } from '@temporalio/worker';
 import { Connection } from '@temporalio/client';
 import { ConfigError, type AdosConfig } from '../shared/node/config';
+import { temporalConnectionOptions } from '../shared/node/temporal-connection';
 import { migrateToLatest, openDatabase } from '../shared/node/db';
 import type { Logger } from '../shared/node/logger';
 import { BUILT_INS } from '../activities';
@@ -93,14 +94,15 @@ export async function runWorkerProcess(config: AdosConfig, logger: Logger, optio
     options.identity ??
     (options.role === 'control' ? `control-${process.pid}@${hostname()}` : `cap[${served.map((c) => c.definition.name).join(',')}]-${process.pid}@${hostname()}`);
   const database = await openDatabase(config.databaseUrl);
-  const connection = await NativeConnection.connect({ address: config.temporalAddress });
+  const connectionOptions = temporalConnectionOptions(config);
+  const connection = await NativeConnection.connect(connectionOptions);
   let stopRegistering: (() => void) | undefined;
   try {
     let workers: Worker[];
     if (options.role === 'control') {
       const applied = await migrateToLatest(database.db);
       if (applied.length > 0) logger.info({ applied }, 'database migrated');
-      const client = await Connection.connect({ address: config.temporalAddress });
+      const client = await Connection.connect(connectionOptions);
       try {
         const added = await ensureSearchAttributes(client.operatorService, config.temporalNamespace);
         if (added.length > 0) logger.info({ added }, 'search attributes registered');

@@ -1,18 +1,21 @@
 /**
  * The task runtime's control activities (local activities of the control worker that runs the workflow): open a run
  * of the chain, claim a batch's items by range, record checkpoints (with the audit entries gathered since the last
- * one), dead-letter a failed batch's unprocessed items, record the end. Each is idempotent, so a retry writes once.
+ * one), settle a failed batch's range (fence its keys off, read what is still open, dead-letter a single failing
+ * item), record the end. Each is idempotent, so a retry writes once.
  */
 import type { TaskRuntimeInput } from '../../shared/contract/task-runtime/input';
-import type { TaskRuntimeOutcome, TaskRuntimeState, WorkItem } from '../../shared/contract/task-runtime/messages';
+import { blockOf, type TaskRuntimeOutcome, type TaskRuntimeState, type WorkItem } from '../../shared/contract/task-runtime/messages';
 import type { Db } from '../../shared/node/db';
 import {
-  deadLetterBatch,
   itemCount,
   latestRuntimeCheckpoint,
   readWorkItems,
   saveRuntimeCheckpoint,
-  type FailedBatch,
+  settleBlockRange,
+  splitBlocksOf,
+  type SettledRange,
+  type SettleRequest,
   type TaskRef,
 } from '../../shared/node/task-runtime/store';
 import { appendAudit, finishRun, insertRun, type AuditEntry } from '../common/run-records';
@@ -27,6 +30,8 @@ export interface OpenedTaskRuntime {
   itemCount: number;
   /** The latest checkpoint in PostgreSQL, for a runtime asked to resume from it. */
   checkpoint?: { chainIndex: number; state: TaskRuntimeState };
+  /** Blocks past that checkpoint's cursor whose batch was split (a run terminated by hand may have left them so). */
+  splitBlocks?: number[];
 }
 
 export interface RuntimeCheckpointRecord {
@@ -55,7 +60,12 @@ export function createTaskRuntimeControlActivities(db: Db) {
       const checkpoint = input.resume ? await latestRuntimeCheckpoint(db, taskOf(input)) : undefined;
       return {
         itemCount: input.source.kind === 'table' ? await itemCount(db, taskOf(input)) : input.source.items,
-        ...(checkpoint ? { checkpoint: { chainIndex: checkpoint.chainIndex, state: checkpoint.state } } : {}),
+        ...(checkpoint
+          ? {
+              checkpoint: { chainIndex: checkpoint.chainIndex, state: checkpoint.state },
+              splitBlocks: await splitBlocksOf(db, workflowId, blockOf(checkpoint.state.cursor + 1, input.batchSize)),
+            }
+          : {}),
       };
     },
 
@@ -76,9 +86,9 @@ export function createTaskRuntimeControlActivities(db: Db) {
       await appendAudit(db, record.audit);
     },
 
-    /** Dead-letters the items of a failed batch that have no effect; answers how many are dead letters and processed. */
-    async deadLetterTaskRuntimeBatch(request: TaskRef & FailedBatch): Promise<{ deadLettered: number; processed: number }> {
-      return deadLetterBatch(db, taskOf(request), request);
+    /** Fences off the keys of a failed sub-batch and answers which items of its range are still open (or dead letters). */
+    async settleTaskRuntimeRange(request: TaskRef & SettleRequest): Promise<SettledRange> {
+      return settleBlockRange(db, taskOf(request), request);
     },
 
     /** The last checkpoint, the audit, and the run's status and result. */

@@ -35,30 +35,36 @@ async function sendDecision(kind: ApprovalDecisionKind, workflowId: string, opts
   });
 }
 
-export function registerApprovalCommands(program: Command): void {
-  program
-    .command('approve')
-    .description('approve a run waiting before prod (refused at once if it would not count)')
-    .argument('<workflowId>')
-    .requiredOption('--as <user>', 'your approver id, as listed in the run\'s approval policy')
-    .option('--comment <text>', 'why')
-    .option('--signal', 'send a signal instead of an update (no immediate answer)')
-    .option('--key-file <file>', 'your Ed25519 private key (default ~/.config/ados/keys/<tenant>/<you>.pem, used when it exists)')
-    .option('--unsigned', 'send the decision without a signature')
-    .option('--tenant <id>', TENANT_OPTION_HELP)
-    .option('--json', 'print JSON')
-    .action((workflowId: string, opts: DecisionOptions) => sendDecision('approve', workflowId, opts));
+/** One decision command: `ados approve|reject <workflowId>`, `ados anomaly approve|reject <id>`. */
+export interface DecisionCommand {
+  kind: ApprovalDecisionKind;
+  description: string;
+  argument: string;
+  argumentDescription?: string;
+  /** Refuses an argument that cannot name a run this command decides on, before any call; returns the workflow ID. */
+  check?: (argument: string) => string;
+}
 
-  program
-    .command('reject')
-    .description('reject a run waiting before prod; the run ends as rejected')
-    .argument('<workflowId>')
-    .requiredOption('--as <user>', 'your approver id')
-    .requiredOption('--comment <text>', 'why (required)')
-    .option('--signal', 'send a signal instead of an update')
+/** Adds a decision command: --as, --comment (required to reject), signing, --signal, --tenant and --json. */
+export function addDecisionCommand(parent: Command, spec: DecisionCommand): Command {
+  const approving = spec.kind === 'approve';
+  const command = parent
+    .command(spec.kind)
+    .description(spec.description)
+    .argument(spec.argument, spec.argumentDescription)
+    .requiredOption('--as <user>', approving ? 'your approver id, as listed in the run\'s approval policy' : 'your approver id');
+  if (approving) command.option('--comment <text>', 'why');
+  else command.requiredOption('--comment <text>', 'why (required)');
+  return command
+    .option('--signal', approving ? 'send a signal instead of an update (no immediate answer)' : 'send a signal instead of an update')
     .option('--key-file <file>', 'your Ed25519 private key (default ~/.config/ados/keys/<tenant>/<you>.pem, used when it exists)')
     .option('--unsigned', 'send the decision without a signature')
     .option('--tenant <id>', TENANT_OPTION_HELP)
     .option('--json', 'print JSON')
-    .action((workflowId: string, opts: DecisionOptions) => sendDecision('reject', workflowId, opts));
+    .action((argument: string, opts: DecisionOptions) => sendDecision(spec.kind, spec.check ? spec.check(argument) : argument, opts));
+}
+
+export function registerApprovalCommands(program: Command): void {
+  addDecisionCommand(program, { kind: 'approve', description: 'approve a run waiting before prod (refused at once if it would not count)', argument: '<workflowId>' });
+  addDecisionCommand(program, { kind: 'reject', description: 'reject a run waiting before prod; the run ends as rejected', argument: '<workflowId>' });
 }

@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import { listPending } from '../common/pending';
-import { scopedTenant, TENANT_OPTION_HELP, tenantOfWorkflowId } from '../common/tenant-scope';
+import { tenantOfWorkflowId } from '../../shared/contract/workflow-tenant';
+import { scopedTenant, TENANT_OPTION_HELP } from '../common/tenant-scope';
 import { emit } from '../output';
 import { withClient } from './context';
 

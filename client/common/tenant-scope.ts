@@ -7,7 +7,7 @@ import { type Client, WorkflowNotFoundError } from '@temporalio/client';
 import { tenantIdSchema } from '../../shared/contract/tenancy/profile';
 import { AdosTenant } from '../../shared/contract/search-attributes';
 import { InputValidationError } from '../../shared/contract/validation';
-import { parseDeliveryWorkflowId, parseExtractionWorkflowId, parseRemediationWorkflowId, parseTaskRuntimeWorkflowId } from '../../shared/contract/workflow-ids';
+import { tenantOfWorkflowId } from '../../shared/contract/workflow-tenant';
 import { loadTenancyConfig } from '../../shared/node/config';
 import { TenantRefusedError } from '../../shared/node/tenancy/admission';
 import { RunNotFoundError } from './run-errors';
@@ -27,11 +27,6 @@ export function scopedTenant(flag: string | undefined, env: Record<string, strin
   const parsed = tenantIdSchema.safeParse(tenant);
   if (!parsed.success) throw new InputValidationError('tenant scope', [{ path: '--tenant', message: `${parsed.error.issues[0].message} (got "${tenant}")` }]);
   return parsed.data;
-}
-
-/** The tenant a workflow ID names (`delivery-<tenant>-…`, `extraction-<tenant>-…`, `remediation-<tenant>-…`), or undefined for any other ID. */
-export function tenantOfWorkflowId(workflowId: string): string | undefined {
-  return (parseDeliveryWorkflowId(workflowId) ?? parseExtractionWorkflowId(workflowId) ?? parseRemediationWorkflowId(workflowId) ?? parseTaskRuntimeWorkflowId(workflowId))?.tenantId;
 }
 
 /**

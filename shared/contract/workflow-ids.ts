@@ -92,3 +92,62 @@ export function parseTaskRuntimeWorkflowId(workflowId: string): TaskRuntimeWorkf
   if (!TENANT_ID_PATTERN.test(tenantId) || !RUN_ID_PATTERN.test(taskId)) return undefined;
   return { tenantId, taskId };
 }
+
+/** A metric's name as `ados metrics ingest --metric` takes it (part of the anomaly workflows' IDs). */
+export const METRIC_NAME_PATTERN = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$/;
+
+/**
+ * Anomaly pipelines: `anomaly-<tenant>-<metric>-<start>`, start the anomaly's first sample in UTC, written like a
+ * remediation's `<ts>` (`20140219T002200000Z`). One pipeline per anomaly: the monitor starting it twice is refused.
+ */
+export function anomalyPipelineWorkflowId(tenantId: string, metric: string, start: string): string {
+  return `anomaly-${tenantId}-${metric}-${remediationTimestamp(start)}`;
+}
+
+export interface AnomalyPipelineWorkflowIdParts {
+  tenantId: string;
+  metric: string;
+  start: string;
+}
+
+export function parseAnomalyPipelineWorkflowId(workflowId: string): AnomalyPipelineWorkflowIdParts | undefined {
+  const match = /^anomaly-([^-]+)-(.+)-(\d{8}T\d{9}Z)$/.exec(workflowId);
+  if (!match) return undefined;
+  const [, tenantId, metric, start] = match;
+  if (!TENANT_ID_PATTERN.test(tenantId) || !METRIC_NAME_PATTERN.test(metric)) return undefined;
+  return { tenantId, metric, start };
+}
+
+/** Anomaly monitors: `anomaly-monitor-<tenant>-<metric>`, one per tenant and metric; every run of its chain keeps the ID. */
+export function anomalyMonitorWorkflowId(tenantId: string, metric: string): string {
+  return `anomaly-monitor-${tenantId}-${metric}`;
+}
+
+export function parseAnomalyMonitorWorkflowId(workflowId: string): { tenantId: string; metric: string } | undefined {
+  const match = /^anomaly-monitor-([^-]+)-(.+)$/.exec(workflowId);
+  if (!match) return undefined;
+  const [, tenantId, metric] = match;
+  if (!TENANT_ID_PATTERN.test(tenantId) || !METRIC_NAME_PATTERN.test(metric)) return undefined;
+  return { tenantId, metric };
+}
+
+/** The investigator of a novel anomaly: `anomaly-investigation-<anomaly ID without "anomaly-">`, one per anomaly. */
+export function anomalyInvestigationWorkflowId(anomalyId: string): string {
+  return `anomaly-investigation-${anomalyId.replace(/^anomaly-/, '')}`;
+}
+
+/** What a transfer-learning schedule names its action's workflow: Temporal appends `-<scheduled time>` (RFC 3339, UTC). */
+export const TRANSFER_CYCLE_ID_PREFIX = 'learning-transfer';
+
+/** Transfer-learning cycles: `learning-transfer-<scheduled time>`, e.g. `learning-transfer-2030-01-01T12:00:00Z`. */
+export function transferCycleWorkflowId(scheduledAt: string | Date): string {
+  return `${TRANSFER_CYCLE_ID_PREFIX}-${new Date(scheduledAt).toISOString().replace(/\.000Z$/, 'Z')}`;
+}
+
+/** The scheduled time (ISO-8601) of a cycle's ID, or undefined for an ID of another shape. */
+export function parseTransferCycleWorkflowId(workflowId: string): string | undefined {
+  const match = /^learning-transfer-(\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:\.\d{1,9})?(?:Z|[+-]\d{2}:\d{2}))$/.exec(workflowId);
+  if (!match) return undefined;
+  const at = new Date(match[1]);
+  return Number.isNaN(at.getTime()) ? undefined : at.toISOString();
+}

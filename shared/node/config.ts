@@ -56,6 +56,9 @@ const envSchema = z.object({
     .string()
     .transform((text) => text.split(',').map((entry) => entry.trim()).filter(Boolean))
     .default([]),
+  ADOS_METRICS_PORT: wholeNumber(0, 65535, 'a TCP port (0: any free port, logged at start)').optional(),
+  ADOS_METRICS_HOST: z.string().regex(/^[^\s:/]+$/, 'must be an IP address or host name to listen on, e.g. 127.0.0.1 or 0.0.0.0').default('127.0.0.1'),
+  ADOS_WORKFLOW_BUNDLE: z.string().min(1).optional(),
   ADOS_KUBE_CONTEXT: z.string().regex(/^[^\s]+$/, 'must be a kubectl context name (kubectl config get-contexts)').optional(),
   ADOS_KUBECTL: z.string().min(1).default('kubectl'),
   ADOS_HTTP_ALLOWED_HOSTS: z
@@ -87,6 +90,12 @@ export interface AdosConfig {
   workspaceDir: string;
   /** Plugin capability modules every capability worker loads (comma list), besides its --capability-module flags. */
   capabilityModules: string[];
+  /** The worker's Prometheus endpoint port (workers/metrics.ts; 0: any free port); unset: no endpoint. */
+  metricsPort?: number;
+  /** The address the metrics endpoint listens on (default loopback). */
+  metricsHost: string;
+  /** A workflow bundle prebuilt by `npm run build:workflows` (absolute) that the control worker loads; unset: bundle at start. */
+  workflowBundle?: string;
   /** The kubectl context deploy.kubernetes applies to; unset: deploy.kubernetes is refused. */
   kubeContext?: string;
   /** The kubectl program deploy.kubernetes runs. */
@@ -130,6 +139,9 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     toolsDir: resolve(e.ADOS_TOOLS_DIR),
     workspaceDir: resolve(e.ADOS_WORKSPACE_DIR ?? join(e.ADOS_DATA_DIR, 'workspaces')),
     capabilityModules: e.ADOS_CAPABILITY_MODULES,
+    metricsPort: e.ADOS_METRICS_PORT,
+    metricsHost: e.ADOS_METRICS_HOST,
+    workflowBundle: e.ADOS_WORKFLOW_BUNDLE === undefined ? undefined : resolve(e.ADOS_WORKFLOW_BUNDLE),
     kubeContext: e.ADOS_KUBE_CONTEXT,
     kubectl: e.ADOS_KUBECTL,
     httpAllowedHosts: e.ADOS_HTTP_ALLOWED_HOSTS,
@@ -141,6 +153,7 @@ const benchEnvSchema = z.object({
   ADOS_BENCH_DATABASE: z.enum(['pglite', 'postgres'], 'must be pglite or postgres').optional(),
   ADOS_BENCH_REPEATS: wholeNumber(1, 1000, 'a number of runs').default(7),
   ADOS_BENCH_FAILOVER_KILLS: wholeNumber(1, 1000, 'a number of kills').default(20),
+  ADOS_NAB_DATA_DIR: z.string().min(1).optional(),
 });
 
 export interface BenchConfig {
@@ -150,11 +163,84 @@ export interface BenchConfig {
   repeats: number;
   /** Worker kills in the failover-latency benchmark. */
   failoverKills: number;
+  /** The labeled NAB subset the anomaly-detection benchmark reads; unset: ../shared/data/nab beside the project. */
+  nabDataDir?: string;
 }
 
 export function loadBenchConfig(env: Record<string, string | undefined> = process.env): BenchConfig {
   const e = parseEnv(benchEnvSchema, env);
-  return { database: e.ADOS_BENCH_DATABASE, repeats: e.ADOS_BENCH_REPEATS, failoverKills: e.ADOS_BENCH_FAILOVER_KILLS };
+  return { database: e.ADOS_BENCH_DATABASE, repeats: e.ADOS_BENCH_REPEATS, failoverKills: e.ADOS_BENCH_FAILOVER_KILLS, nabDataDir: e.ADOS_NAB_DATA_DIR };
+}
+
+/** How ADOS connects to a secured Temporal cluster (README, "Production deployment: a Temporal cluster"). */
+const temporalSecurityEnvSchema = z.object({
+  TEMPORAL_TLS: z.enum(['0', '1'], 'must be 1 (TLS) or 0 (plaintext); unset: TLS when any TEMPORAL_TLS_* or TEMPORAL_API_KEY is set').optional(),
+  TEMPORAL_TLS_CERT: z.string().min(1).optional(),
+  TEMPORAL_TLS_KEY: z.string().min(1).optional(),
+  TEMPORAL_TLS_CA: z.string().min(1).optional(),
+  TEMPORAL_TLS_SERVER_NAME: z.string().regex(/^[A-Za-z0-9.-]+$/, 'must be a host name, e.g. temporal.example.com').optional(),
+  TEMPORAL_API_KEY: z.string().regex(/^\S+$/, 'must be the API key itself (no spaces or line breaks)').optional(),
+});
+
+export interface TemporalSecurityConfig {
+  /** Whether the connection uses TLS. */
+  tls: boolean;
+  /** PEM files of the client certificate and its private key (mTLS): both or neither. */
+  clientCertPath?: string;
+  clientKeyPath?: string;
+  /** PEM file of the CA that signed the server's certificate; unset: the system's roots. */
+  caPath?: string;
+  /** The name the server's certificate is checked against, when it differs from the address's host. */
+  serverName?: string;
+  /** Sent as `Authorization: Bearer <key>` (Temporal Cloud API keys). */
+  apiKey?: string;
+}
+
+/** TEMPORAL_TLS_* and TEMPORAL_API_KEY; a half-made setup (a certificate without its key, TLS files with TEMPORAL_TLS=0) is refused. */
+export function loadTemporalSecurityConfig(env: Record<string, string | undefined> = process.env): TemporalSecurityConfig {
+  const e = parseEnv(temporalSecurityEnvSchema, env);
+  const problems: string[] = [];
+  if (e.TEMPORAL_TLS_CERT && !e.TEMPORAL_TLS_KEY) {
+    problems.push('TEMPORAL_TLS_KEY="": must be set when TEMPORAL_TLS_CERT is (mTLS needs the client certificate and its private key): set it to the key\'s PEM file, or unset TEMPORAL_TLS_CERT');
+  }
+  if (e.TEMPORAL_TLS_KEY && !e.TEMPORAL_TLS_CERT) {
+    problems.push('TEMPORAL_TLS_CERT="": must be set when TEMPORAL_TLS_KEY is (mTLS needs the client certificate and its private key): set it to the certificate\'s PEM file, or unset TEMPORAL_TLS_KEY');
+  }
+  const tlsSettings = (['TEMPORAL_TLS_CERT', 'TEMPORAL_TLS_KEY', 'TEMPORAL_TLS_CA', 'TEMPORAL_TLS_SERVER_NAME', 'TEMPORAL_API_KEY'] as const).filter((key) => e[key] !== undefined);
+  if (e.TEMPORAL_TLS === '0' && tlsSettings.length > 0) {
+    problems.push(`TEMPORAL_TLS="0": contradicts ${tlsSettings.join(', ')}, which need TLS: unset TEMPORAL_TLS (or set it to 1), or unset those`);
+  }
+  if (problems.length > 0) throw new ConfigError(problems);
+  return {
+    tls: e.TEMPORAL_TLS === '1' || tlsSettings.length > 0,
+    clientCertPath: e.TEMPORAL_TLS_CERT,
+    clientKeyPath: e.TEMPORAL_TLS_KEY,
+    caPath: e.TEMPORAL_TLS_CA,
+    serverName: e.TEMPORAL_TLS_SERVER_NAME,
+    apiKey: e.TEMPORAL_API_KEY,
+  };
+}
+
+/** `ados cluster` (deploy/cluster.ts): where the local Temporal cluster listens and how many history processes it runs. */
+const clusterEnvSchema = z.object({
+  ADOS_CLUSTER_FRONTEND_PORT: wholeNumber(1025, 65000, 'a TCP port (the other services take the next few)').default(7243),
+  ADOS_CLUSTER_UI_PORT: wholeNumber(1, 65535, 'a TCP port').default(8243),
+  ADOS_CLUSTER_PG_PORT: wholeNumber(1, 65535, 'a TCP port').default(55433),
+  ADOS_CLUSTER_HISTORY_PROCESSES: z.enum(['1', '2'], 'must be 1 or 2 (history service processes)').default('2').transform(Number),
+});
+
+export interface ClusterConfig {
+  /** The frontend's gRPC port; the frontend's HTTP port, history, matching and worker take the next ones. */
+  frontendPort: number;
+  uiPort: number;
+  /** The cluster's own PostgreSQL server (Debian's binaries, run as the postgres user). */
+  postgresPort: number;
+  historyProcesses: number;
+}
+
+export function loadClusterConfig(env: Record<string, string | undefined> = process.env): ClusterConfig {
+  const e = parseEnv(clusterEnvSchema, env);
+  return { frontendPort: e.ADOS_CLUSTER_FRONTEND_PORT, uiPort: e.ADOS_CLUSTER_UI_PORT, postgresPort: e.ADOS_CLUSTER_PG_PORT, historyProcesses: e.ADOS_CLUSTER_HISTORY_PROCESSES };
 }
 
 /** The CLI's tenant scope and admission rule (README, "Tenants"). */

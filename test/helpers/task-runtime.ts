@@ -24,10 +24,14 @@ export function writeWorkItems(count: number, options: { extra?: string[]; paylo
   return file;
 }
 
-/** A runtime's effects per item: how many times each seq 1 … n was effected (from block and index), and any stray. */
+/**
+ * A runtime's effects per item: how many times each seq 1 … n was effected, under any key of its block (`block-<n>`,
+ * or a sub-batch's `block-<n>+<offset>`, whose effect i is item offset + i of the block), and any stray.
+ */
 export async function effectsPerItem(db: Db, workflowId: string, batchSize: number): Promise<{ perSeq: Map<number, number>; rows: number }> {
   const { rows } = await sql<{ seq: number; n: number }>`
-    SELECT (substring(task_id from 7)::integer * ${batchSize}::integer + item + 1) AS seq, count(*)::integer AS n
+    SELECT (substring(task_id from '^block-([0-9]+)')::integer * ${batchSize}::integer
+            + coalesce(substring(task_id from '[+]([0-9]+)$')::integer, 0) + item + 1) AS seq, count(*)::integer AS n
     FROM effects WHERE workflow_id = ${workflowId} AND environment = 'runtime' GROUP BY 1`.execute(db);
   const perSeq = new Map(rows.map((r) => [r.seq, r.n]));
   return { perSeq, rows: rows.reduce((sum, r) => sum + r.n, 0) };

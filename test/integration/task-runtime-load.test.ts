@@ -4,37 +4,23 @@
  * a good file loads with items numbered densely in file order; loading it again (or a file overlapping it) adds only
  * new keys; items are read back by range.
  */
-import { execFile } from 'node:child_process';
-import { migrateToLatest, openDatabase, type DatabaseHandle } from '../../shared/node/db';
+import type { DatabaseHandle } from '../../shared/node/db';
 import { itemCount, loadWorkItems, readWorkItems } from '../../shared/node/task-runtime/store';
-import { startEmbeddedPostgresThread } from '../helpers/embedded-postgres-thread';
-import { ADOS_BIN } from '../helpers/processes';
+import { startMigratedDatabase, type MigratedDatabase } from '../helpers/migrated-database';
 import { writeWorkItems } from '../helpers/task-runtime';
-import { PROJECT_ROOT } from '../helpers/toolchain';
 
-let server: Awaited<ReturnType<typeof startEmbeddedPostgresThread>>;
+let server: MigratedDatabase;
 let database: DatabaseHandle;
+const ados = (args: string[]) => server.ados(args);
 
 beforeAll(async () => {
-  server = await startEmbeddedPostgresThread();
-  database = await openDatabase(server.url, { poolSize: 2 });
-  await migrateToLatest(database.db);
+  server = await startMigratedDatabase();
+  database = server.database;
 }, 60_000);
 
 afterAll(async () => {
-  await database?.close();
   await server?.stop();
 });
-
-function ados(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  const base = Object.fromEntries(Object.entries(process.env).filter(([k]) => !/^(ADOS_|TEMPORAL_|DATABASE_URL$)/.test(k)));
-  return new Promise((done) => {
-    execFile(process.execPath, [ADOS_BIN, ...args], { cwd: PROJECT_ROOT, env: { ...base, DATABASE_URL: server.url, ADOS_TENANT: 'acme' }, timeout: 60_000 }, (error, stdout, stderr) => {
-      const code = error ? ((error as { code?: unknown }).code as number | null) : 0;
-      done({ code: typeof code === 'number' ? code : null, stdout, stderr });
-    });
-  });
-}
 
 test('bad lines: nothing is loaded, each bad line is named by its number, exit 2', async () => {
   const file = writeWorkItems(5, { extra: ['{"key": "x", "payload": 1', '', '{"payload": 2}', '{"key": "y", "colour": "red"}', '[1, 2]'] });

@@ -18,16 +18,22 @@ import { approveSignal, rejectSignal } from '../../shared/contract/approval';
 import { resolveSignal } from '../../shared/contract/delivery/escalation';
 import type { ExtractionInput } from '../../shared/contract/extraction/messages';
 import type { DeliveryOutcome } from '../../shared/contract/delivery/status';
+import type { AnomalyPipelineOutcome } from '../../shared/contract/anomaly/pipeline';
 import type { RemediationOutcome } from '../../shared/contract/remediation/input';
 import type { TaskRuntimeOutcome } from '../../shared/contract/task-runtime/messages';
 import { controlTaskQueue } from '../../shared/contract/task-queues';
 import { bundleWorkflows, installQuietRuntime, startStack, type AdosStack } from '../helpers/stack';
 import { createTimeSkippingEnv } from '../helpers/toolchain';
 import { brokenBuildRun, exampleRun, PROJECT_EXAMPLES } from '../workflows/fixtures';
+import { ANOMALY_PIPELINE_SCENARIOS } from './anomaly-pipeline-scenarios';
 import { APPROVAL_SCENARIOS } from './approval-scenarios';
 import { approvedByAlice, ESCALATION_SCENARIOS } from './escalation-scenarios';
 import { REMEDIATION_SCENARIOS } from './remediation-scenarios';
 import { TASK_RUNTIME_SCENARIOS } from './task-runtime-scenarios';
+import { LEARNING_TRANSFER_SCENARIOS } from './learning-transfer-scenarios';
+import { LEARNING_STRATEGY_SCENARIOS } from './learning-strategy-scenarios';
+import type { PromotionOutcome } from '../../shared/contract/learning/strategy/promotion';
+import { ANOMALY_SCENARIOS, type AnomalyScenarioOutcome } from './anomaly-scenarios';
 import { TENANT_GATE_SCENARIOS } from './tenant-gate-scenarios';
 import { historyToJSON } from './history-json';
 import { HISTORY_SETS_DIR, MAIN_SET, WORKFLOW_IDS_FILE } from './history-sets';
@@ -44,7 +50,7 @@ interface Scenario {
   description: string;
   /** Runs the scenario to its end; returns the workflow id (and the run to record, else the latest) and its outcome. */
   run(stack: AdosStack): Promise<{ workflowId: string; runId?: string; outcome: string }>;
-  expected: DeliveryOutcome | 'InvalidDeliveryInput' | 'InvalidExtractionInput' | 'succeeded' | TaskRuntimeOutcome | RemediationOutcome;
+  expected: DeliveryOutcome | 'InvalidDeliveryInput' | 'InvalidExtractionInput' | 'succeeded' | TaskRuntimeOutcome | RemediationOutcome | AnomalyPipelineOutcome | AnomalyScenarioOutcome | PromotionOutcome;
 }
 
 const awaitingApproval = (stack: AdosStack, workflowId: string) => stack.waitForStatus(workflowId, (s) => s.stage === 'awaiting_approval');
@@ -56,10 +62,18 @@ const SCENARIOS: Scenario[] = [
   ...APPROVAL_SCENARIOS,
   // Task runtimes, one spanning a continue-as-new (test/replay/task-runtime-scenarios.ts).
   ...TASK_RUNTIME_SCENARIOS,
+  // The anomaly monitor on a NAB series, one spanning a continue-as-new, and its investigator (anomaly-scenarios.ts).
+  ...ANOMALY_SCENARIOS,
   // Remediation on real processes: a restart, a cooldown, a noop, prod after approval (remediation-scenarios.ts).
   ...REMEDIATION_SCENARIOS,
+  // The anomaly pipeline on a NAB series: promoted, rejected, escalated then expired (anomaly-pipeline-scenarios.ts).
+  ...ANOMALY_PIPELINE_SCENARIOS,
   // The tenant gate: queued runs, a continue-as-new with a queue, a terminated holder (tenant-gate-scenarios.ts).
   ...TENANT_GATE_SCENARIOS,
+  // Transfer-learning cycles: promote and revert, keep (test/replay/learning-transfer-scenarios.ts).
+  ...LEARNING_TRANSFER_SCENARIOS,
+  // Strategy promotion: approved then rolled back, and not better (test/replay/learning-strategy-scenarios.ts).
+  ...LEARNING_STRATEGY_SCENARIOS,
   {
     workflowType: 'deliveryRun',
     name: 'approved-quorum',

@@ -1,10 +1,15 @@
 /**
  * Recorded scenarios of taskRuntime, listed in record-histories.ts's SCENARIOS
- * (test/histories/main/taskRuntime-*.json): controls during one run, and a chain that hands over by continue-as-new,
+ * (test/histories/main/taskRuntime-*.json): controls during one run, a chain that hands over by continue-as-new,
  * recorded from both sides of the hand-over: the first run's history (it ends with the continue-as-new) and the next
- * run's (it starts from the carried state).
+ * run's (it starts from the carried state), and a failing item settled by sub-batches into one dead letter.
  */
+import { hostname } from 'node:os';
+import { Worker } from '@temporalio/worker';
+import { createCapabilityActivities } from '../../activities';
+import { specOf, type CapabilityDefinition } from '../../activities/capabilities/define';
 import { prepareTaskRuntime, startTaskRuntime } from '../../client/task-runtime';
+import { capabilityTaskQueue } from '../../shared/contract/task-queues';
 import type { TaskRuntimeRequest } from '../../shared/contract/task-runtime/input';
 import {
   extendBudgetUpdate,
@@ -15,7 +20,11 @@ import {
   type TaskRuntimeOutcome,
   type TaskRuntimeResult,
 } from '../../shared/contract/task-runtime/messages';
+import { createLogger } from '../../shared/node/logger';
+import { loadWorkItems } from '../../shared/node/task-runtime/store';
+import flakyBatch from '../fixtures/plugins/task-runtime-flaky';
 import type { AdosStack } from '../helpers/stack';
+import { writeWorkItems } from '../helpers/task-runtime';
 
 export interface TaskRuntimeScenario {
   workflowType: 'taskRuntime';
@@ -80,6 +89,38 @@ export const TASK_RUNTIME_SCENARIOS: TaskRuntimeScenario[] = [
       const next = first.events?.at(-1)?.workflowExecutionContinuedAsNewEventAttributes?.newExecutionRunId;
       if (!next) throw new Error('scenario continued: the first run did not end by continue-as-new');
       return { workflowId, runId: next, outcome: 'completed' };
+    },
+  },
+  {
+    workflowType: 'taskRuntime',
+    name: 'dead-letter',
+    description: '30 loaded items in batches of 10 by the test.flaky-batch plugin, item 7 failing: its batch is settled by sub-batches, item 7 alone a dead letter',
+    expected: 'completed',
+    async run(stack) {
+      await loadWorkItems(stack.db, { tenantId: 'replay', taskId: 'dead-letter' }, writeWorkItems(30, { payload: (n) => (n === 7 ? { fail: true } : { n }) }));
+      const worker = await Worker.create({
+        connection: stack.env.nativeConnection,
+        namespace: stack.env.namespace ?? 'default',
+        taskQueue: capabilityTaskQueue(flakyBatch.name, stack.taskQueuePrefix),
+        activities: createCapabilityActivities(flakyBatch.name, { db: stack.db, logger: createLogger('flaky', 'error'), workerIdentity: `flaky@${hostname()}`, workspaceRoot: '/tmp/ados-flaky' }, [flakyBatch]),
+        shutdownGraceTime: '2s',
+      });
+      const running = worker.run();
+      try {
+        const { workflowId, handle } = await start(stack, request('dead-letter', {
+          source: { kind: 'table' },
+          capability: flakyBatch.name,
+          capabilitySpec: specOf(flakyBatch as CapabilityDefinition) as TaskRuntimeRequest['capabilitySpec'],
+          batchSize: 10,
+          onFailure: { retries: 1, then: 'dead-letter' },
+        }));
+        const result = (await handle.result()) as TaskRuntimeResult;
+        if (result.deadLettered !== 1) throw new Error(`scenario dead-letter: ${result.deadLettered} dead letters, expected 1`);
+        return { workflowId, outcome: result.outcome };
+      } finally {
+        worker.shutdown();
+        await running;
+      }
     },
   },
 ];

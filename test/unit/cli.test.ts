@@ -87,7 +87,8 @@ describe('buildProgram', () => {
     expect(program.name()).toBe('ados');
     // `ados worker` is the worker process's own program (workers/main.ts): listed in the help, run by client/bin/ados.cjs.
     expect(program.commands.map((c) => c.name())).toEqual([
-      'run', 'approve', 'reject', 'approver', 'audit', 'pending', 'resolve', 'workers', 'capabilities', 'release', 'extract', 'schema', 'tenant', 'runtime', 'incident', 'freeze',
+      'run', 'approve', 'reject', 'approver', 'audit', 'pending', 'resolve', 'workers', 'capabilities', 'release', 'extract', 'schema', 'tenant', 'runtime', 'schedule', 'incident', 'freeze',
+      'governance', 'learn', 'cluster', 'metrics', 'anomaly',
     ]);
     const run = program.commands.find((c) => c.name() === 'run')!;
     expect(run.commands.map((c) => c.name())).toEqual(['start', 'status', 'why', 'result']);

@@ -30,6 +30,9 @@ describe('loadConfig', () => {
       capabilityModules: [],
       kubeContext: undefined,
       kubectl: 'kubectl',
+      metricsPort: undefined,
+      metricsHost: '127.0.0.1',
+      workflowBundle: undefined,
       workspaceDir: resolve('.ados', 'workspaces'),
     });
   });
@@ -52,6 +55,9 @@ describe('loadConfig', () => {
         ADOS_KUBE_CONTEXT: 'prod-eu',
         ADOS_KUBECTL: '/usr/local/bin/kubectl',
         ADOS_WORKSPACE_DIR: '/scratch/ados',
+        ADOS_METRICS_PORT: '9464',
+        ADOS_METRICS_HOST: '0.0.0.0',
+        ADOS_WORKFLOW_BUNDLE: '/opt/ados/workflow-bundle.js',
       }),
     ).toEqual({
       temporalAddress: 'temporal.internal:7233',
@@ -69,6 +75,9 @@ describe('loadConfig', () => {
       capabilityModules: ['caps/a.ts', 'caps/b.ts'],
       kubeContext: 'prod-eu',
       kubectl: '/usr/local/bin/kubectl',
+      metricsPort: 9464,
+      metricsHost: '0.0.0.0',
+      workflowBundle: '/opt/ados/workflow-bundle.js',
       workspaceDir: '/scratch/ados',
     });
   });

@@ -1,14 +1,23 @@
-/** The task runtime's pure rules and contract: blocks, the cursor over out-of-order batches, generations, input and update validation, the progress line. */
+/** The task runtime's pure rules and contract: blocks and their keys, the cursor over out-of-order batches, sub-batches of a failed batch, generations, input and update validation, the progress line. */
 import { validateTaskRuntimeInput } from '../../shared/contract/task-runtime/input';
-import { extensionProblem, formatSeconds, parallelismProblem, progressLine, type TaskRuntimeProgress } from '../../shared/contract/task-runtime/messages';
+import { blockOf, blockTaskId, extensionProblem, formatSeconds, parallelismProblem, progressLine, type TaskRuntimeProgress } from '../../shared/contract/task-runtime/messages';
 import { parseWorkItemLine } from '../../shared/node/task-runtime/store';
-import { blockOf, commitCompleted, generationBase, handOverReserve, rateAndEta, type CompletedBatch } from '../../workflows/task-runtime/runtime-rules';
+import { commitCompleted, generationBase, handOverReserve, rateAndEta, subBatches, type CompletedBatch } from '../../workflows/task-runtime/runtime-rules';
 import { progressBar } from '../../client/task-runtime';
 
 const base = { tenantId: 'acme', taskId: 't1', source: { kind: 'generator', items: 10 }, capability: 'batch' };
 
 test('blocks: item n·size+1 … (n+1)·size is block n', () => {
   expect([1, 100, 101, 200, 201].map((seq) => blockOf(seq, 100))).toEqual([0, 0, 1, 1, 2]);
+  expect([blockTaskId(3), blockTaskId(3, 0), blockTaskId(3, 6)]).toEqual(['block-3', 'block-3', 'block-3+6']);
+});
+
+test('a failed range: its first open item runs alone, the rest per contiguous run; a split block scheduled again runs its runs as they are', () => {
+  expect(subBatches([7, 8, 9, 10], true)).toEqual([{ fromSeq: 7, toSeq: 7 }, { fromSeq: 8, toSeq: 10 }]);
+  expect(subBatches([3, 5, 6, 9], true)).toEqual([{ fromSeq: 3, toSeq: 3 }, { fromSeq: 5, toSeq: 6 }, { fromSeq: 9, toSeq: 9 }]);
+  expect(subBatches([7], true)).toEqual([{ fromSeq: 7, toSeq: 7 }]);
+  expect(subBatches([7, 8, 9, 12, 13], false)).toEqual([{ fromSeq: 7, toSeq: 9 }, { fromSeq: 12, toSeq: 13 }]);
+  expect(subBatches([], false)).toEqual([]);
 });
 
 test('the cursor moves only over batches that continue it, in order', () => {

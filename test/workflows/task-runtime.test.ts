@@ -243,22 +243,63 @@ test('terminated by hand with batches in flight → resumed from the database: e
   }
 }, 180_000);
 
-test('a batch failing past its retries is dead-lettered (its unprocessed items) and the runtime goes on; `stop` ends it as failed', async () => {
+const flakyRequest = (taskId: string, extra: Partial<TaskRuntimeRequest> = {}) =>
+  request(taskId, { source: { kind: 'table' }, capability: flakyBatch.name, capabilitySpec: specOf(flakyBatch as CapabilityDefinition) as TaskRuntimeRequest['capabilitySpec'], onFailure: { retries: 1, then: 'dead-letter' }, ...extra });
+
+test('a batch of 10 whose item 7 always fails, retried after a crash mid-batch: item 7 alone is a dead letter, the other 9 are effected once each', async () => {
+  const taskId = freshTask('item-7');
+  // Item 4 stalls the first attempt (no heartbeat: timed out, retried, and a zombie should it wake); item 7 always fails.
+  await loadWorkItems(stack.db, { tenantId: 'acme', taskId }, writeWorkItems(10, { payload: (n) => (n === 7 ? { fail: true } : n === 4 ? { crash: true } : { n }) }));
+  const { workflowId, handle } = await start(flakyRequest(taskId, { batchSize: 10, maxParallel: 1 }));
+  const result = (await handle.result()) as TaskRuntimeResult;
+  expect(result).toMatchObject({ outcome: 'completed', done: 10, processed: 9, deadLettered: 1 });
+  const letters = await listDeadLetters(stack.db, { tenantId: 'acme', taskId });
+  expect(letters).toEqual([expect.objectContaining({ seq: 7, key: 'item-7', block: 0, attempts: 2 })]);
+  expect(letters[0].error).toContain('item item-7 is marked to fail');
+  await expectExactlyOnce(workflowId, 10, 10, new Set([7]));
+  const { rows } = await effectsPerItem(stack.db, workflowId, 10);
+  expect(rows).toBe(9);
+  // The crash stalled the first attempt at item 4 (its heartbeat timed out): the retry (attempt 2, the last) effected
+  // items 4–6 and failed at item 7; items 8–10 were effected by a sub-batch of their own, item 7 alone was retried.
+  const started = (await handle.fetchHistory()).events?.find((e) => e.activityTaskStartedEventAttributes)?.activityTaskStartedEventAttributes;
+  expect(started?.attempt).toBe(2);
+  const written = await stack.db.selectFrom('effects').select(['task_id', 'item', 'attempt']).where('workflow_id', '=', workflowId).orderBy('task_id').orderBy('item').execute();
+  expect(written.map((e) => `${e.task_id}/${e.item}@${e.attempt}`)).toEqual(['block-0/0@1', 'block-0/1@1', 'block-0/2@1', 'block-0/3@2', 'block-0/4@2', 'block-0/5@2', 'block-0+7/0@1', 'block-0+7/1@1', 'block-0+7/2@1']);
+  const events = (await auditEvents(stack.db, workflowId)).map((e) => e.event);
+  expect(events).toEqual(expect.arrayContaining(['batch-split', 'item-dead-lettered']));
+}, 120_000);
+
+test('a run whose history is spent while it settles a batch hands the split block over: the next run settles it from the database', async () => {
+  const taskId = freshTask('split-over');
+  // Every third item fails: settling a batch of 30 takes more events than a run of 200 has.
+  await loadWorkItems(stack.db, { tenantId: 'acme', taskId }, writeWorkItems(60, { payload: (n) => (n % 3 === 0 ? { fail: true } : { n }) }));
+  const { workflowId, runId, handle } = await start(flakyRequest(taskId, { batchSize: 30, maxParallel: 1, handOverAtEvents: 200, onFailure: { retries: 0, then: 'dead-letter' } }));
+  const result = (await handle.result()) as TaskRuntimeResult;
+  expect(result).toMatchObject({ outcome: 'completed', done: 60, processed: 40, deadLettered: 20 });
+  const failing = new Set(Array.from({ length: 20 }, (_, i) => 3 * (i + 1)));
+  expect((await listDeadLetters(stack.db, { tenantId: 'acme', taskId })).map((l) => l.seq)).toEqual([...failing]);
+  await expectExactlyOnce(workflowId, 60, 30, failing);
+  expect((await chainRuns(stack.client, workflowId, runId)).length).toBeGreaterThan(1);
+  expect((await auditEvents(stack.db, workflowId)).map((e) => e.event)).toContain('batch-deferred');
+}, 120_000);
+
+test('dead letters are the failing items only, however many a batch has; `stop` ends the runtime as failed', async () => {
   const taskId = freshTask('flaky');
-  // Item 250 fails every time: batch 2 (items 201–300) processes 201–249, then fails.
-  await loadWorkItems(stack.db, { tenantId: 'acme', taskId }, writeWorkItems(500, { payload: (n) => (n === 250 ? { fail: true } : { n }) }));
-  const raw = request(taskId, { source: { kind: 'table' }, capability: flakyBatch.name, capabilitySpec: specOf(flakyBatch as CapabilityDefinition) as TaskRuntimeRequest['capabilitySpec'], onFailure: { retries: 1, then: 'dead-letter' } });
+  // Items 250, 251 and 290 fail every time: batch 2 (items 201–300) processes 201–249, then fails; only those three are dead letters.
+  const failing = new Set([250, 251, 290]);
+  await loadWorkItems(stack.db, { tenantId: 'acme', taskId }, writeWorkItems(500, { payload: (n) => (failing.has(n) ? { fail: true } : { n }) }));
+  const raw = flakyRequest(taskId);
   const { workflowId, handle } = await start(raw);
   const result = (await handle.result()) as TaskRuntimeResult;
-  expect(result).toMatchObject({ outcome: 'completed', done: 500, deadLettered: 51, processed: 449 });
+  expect(result).toMatchObject({ outcome: 'completed', done: 500, deadLettered: 3, processed: 497 });
   const letters = await listDeadLetters(stack.db, { tenantId: 'acme', taskId });
-  expect(letters.map((l) => l.seq)).toEqual(Array.from({ length: 51 }, (_, i) => 250 + i));
+  expect(letters.map((l) => l.seq)).toEqual([...failing]);
   expect(letters[0]).toMatchObject({ key: 'item-250', block: 2, attempts: 2 });
   expect(letters[0].error).toContain('item item-250 is marked to fail');
-  await expectExactlyOnce(workflowId, 500, 100, new Set(letters.map((l) => l.seq)));
+  await expectExactlyOnce(workflowId, 500, 100, failing);
 
   const stopTask = freshTask('flaky-stop');
-  await loadWorkItems(stack.db, { tenantId: 'acme', taskId: stopTask }, writeWorkItems(500, { payload: (n) => (n === 250 ? { fail: true } : { n }) }));
+  await loadWorkItems(stack.db, { tenantId: 'acme', taskId: stopTask }, writeWorkItems(500, { payload: (n) => (failing.has(n) ? { fail: true } : { n }) }));
   const stopped = (await (await start({ ...raw, taskId: stopTask, maxParallel: 1, onFailure: { retries: 0, then: 'stop' } })).handle.result()) as TaskRuntimeResult;
   expect(stopped.outcome).toBe('failed');
   expect(stopped.reason).toContain('items 201–300');

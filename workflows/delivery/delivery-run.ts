@@ -24,6 +24,9 @@ import {
   type SkippedTask,
 } from '../../shared/contract/delivery/status';
 import { durationToMs } from '../../shared/contract/duration';
+import type { StrategyClientActivities, StrategyDecision } from '../../shared/contract/learning/strategy/bandit';
+import { rolloutWaves } from '../../shared/contract/learning/strategy/strategy';
+import { lookupAlternates } from '../../shared/contract/capability-spec';
 import { AdosAwaitingApproval, AdosKind, AdosStage, AdosTenant } from '../../shared/contract/search-attributes';
 import { RUNS_RESOURCE, type TenantGateClientActivities } from '../../shared/contract/tenancy/gate';
 import { tenantGateWorkflowId } from '../../shared/contract/workflow-ids';
@@ -39,6 +42,11 @@ import { firstTaskUnits, TenantSlots } from './tenant-slots';
 
 /** Runs from this patch on hold a slot of their tenant gate while they run, and their tasks their agents' slots. */
 export const TENANT_GATE_PATCH = 'ados-tenant-gate-v1';
+/**
+ * Runs from this patch on execute a strategy the tenant's bandit chooses at their start (README, "Strategy
+ * learning") and pay it its reward at their end.
+ */
+export const STRATEGY_BANDIT_PATCH = 'ados-strategy-bandit-v1';
 
 /**
  * A delivery run: the tenant's plan runs through each environment in order (environment.ts: its DAG, each task on
@@ -97,6 +105,13 @@ class DeliveryRunWorkflow {
   private readonly ctx: DeliveryRunContext;
   /** The tenant gate, reached by signal-with-start from a local activity (the control worker runs both). */
   private readonly slots: TenantSlots;
+  /** The bandit's choice for this run and the workflow time it was made (absent: runs from before the bandit). */
+  private decision?: { chosen: StrategyDecision; at: number };
+  /** Local like the other control calls; the reward retries until the database takes it (it is applied once). */
+  private readonly strategyActivities = proxyLocalActivities<StrategyClientActivities>({
+    startToCloseTimeout: '30s',
+    retry: { initialInterval: '1s', maximumInterval: '30s' },
+  });
 
   constructor(private readonly input: DeliveryRun) {
     this.audit = new AuditTrail(input.tenantId);
@@ -218,31 +233,82 @@ class DeliveryRunWorkflow {
    * before it). Runs started before the gates existed (no `ados-governance-gates-v1` marker) replay without them.
    */
   private async runEnvironments(started: Promise<void>): Promise<Ending> {
+    if (patched(STRATEGY_BANDIT_PATCH)) await this.chooseStrategy();
     const skippedTasks: SkippedTask[] = [];
     let outputs: Record<string, unknown> = {};
     const governed = patched('ados-governance-gates-v1');
-    for (const environment of this.input.environments) {
-      if (governed) {
+    // One environment at a time, or dev and stage side by side when the strategy asks and the plan allows.
+    const waves = rolloutWaves(this.input.environments, this.ctx.strategy.current.rollout, this.input.goal.risk);
+    for (const wave of waves) {
+      for (const environment of wave) {
+        if (!governed) break;
         const refused = await this.governPromotion(environment, started);
         if (refused) return { ...refused, outputs, skippedTasks };
       }
-      if (environment === 'prod') {
+      if (wave.includes('prod')) {
         await started;
         await this.ctx.sink.flush();
         const refused = await this.awaitApproval();
         if (refused) return { ...refused, outputs, skippedTasks };
       }
-      const result = await this.runEnvironment(environment, started);
-      if (!result.ok) return { outcome: result.aborted ? 'aborted' : 'failed', reason: result.reason, outputs, skippedTasks };
-      outputs = result.outputs;
-      skippedTasks.push(...result.skipped);
-      this.status.completedEnvironments.push(environment);
-      // An approval or a freeze may hold the run before the next environment: its agents' idle units go back meanwhile.
-      if (environment !== this.input.environments.at(-1)) this.ctx.slots?.releaseIdle();
-      // After the environment's last task entries: in their batch, or in the run's closing write.
-      this.ctx.sink.push({ kind: 'audit', ...this.audit.next('environment.promoted'), detail: { environment } });
+      const results = wave.length === 1 ? [await this.runEnvironment(wave[0], started)] : await Promise.all(wave.map((environment) => this.runEnvironment(environment, started)));
+      for (const [index, environment] of wave.entries()) {
+        const result = results[index];
+        if (!result.ok) return { outcome: result.aborted ? 'aborted' : 'failed', reason: result.reason, outputs, skippedTasks };
+        outputs = result.outputs;
+        skippedTasks.push(...result.skipped);
+        this.status.completedEnvironments.push(environment);
+        // An approval or a freeze may hold the run before the next environment: its agents' idle units go back meanwhile.
+        if (environment !== this.input.environments.at(-1)) this.ctx.slots?.releaseIdle();
+        // After the environment's last task entries: in their batch, or in the run's closing write.
+        this.ctx.sink.push({ kind: 'audit', ...this.audit.next('environment.promoted'), detail: { environment } });
+      }
     }
     return { outcome: 'succeeded', outputs, skippedTasks };
+  }
+
+  /**
+   * Asks the tenant's bandit for this run's strategy (the decision, with its scores and propensity, is the activity's
+   * result in the history) and runs with it from the first task on; the choice is audited.
+   */
+  private async chooseStrategy(): Promise<void> {
+    const { input } = this;
+    const tasks = input.plan.tasks;
+    const at = Date.now();
+    const chosen = await this.strategyActivities.selectDeliveryStrategy({
+      tenantId: input.tenantId,
+      workflowId: this.workflowId,
+      goal: input.goal,
+      plannedParallelism: input.maxParallel,
+      at: new Date(at).toISOString(),
+      plan: {
+        tasks: tasks.length,
+        environments: input.environments.length,
+        includesProd: input.environments.includes('prod'),
+        alternatesShare: tasks.filter((task) => lookupAlternates(task.capability, input.capabilities).length > 0).length / tasks.length,
+      },
+    });
+    this.decision = { chosen, at };
+    this.ctx.strategy.current = chosen.strategy;
+    this.status.strategy = { ...chosen.strategy };
+    const { arm, propensity, scores, shadow } = chosen;
+    this.ctx.sink.push({ kind: 'audit', ...this.audit.next('strategy.selected'), detail: { arm, propensity, scores, ...(shadow ? { shadow } : {}) } });
+  }
+
+  /** Pays the bandit this run's reward (after the closing write, so every cost its tasks reported is in). */
+  private async rewardStrategy(outcome: DeliveryOutcome): Promise<void> {
+    if (!this.decision) return;
+    const escalations = Object.values(this.status.tasks)
+      .flatMap((tasks) => Object.values(tasks))
+      .flatMap((task) => task.steps ?? [])
+      .filter((step) => step.step === 'taken').length;
+    await this.strategyActivities.recordStrategyReward({
+      tenantId: this.input.tenantId,
+      workflowId: this.workflowId,
+      succeeded: outcome === 'succeeded',
+      durationSeconds: (Date.now() - this.decision.at) / 1000,
+      escalations,
+    });
   }
 
   /**
@@ -305,6 +371,7 @@ class DeliveryRunWorkflow {
       ...(skippedTasks.length > 0 ? { skippedTasks } : {}),
     };
     await this.control.recordRunFinished({ ...this.audit.next('run.finished'), detail: { outcome, reason }, status: outcome, result, events });
+    await this.rewardStrategy(outcome);
     log.info('delivery run finished', { outcome, reason });
     // Let in-flight signal and update handlers finish their audit writes before the run closes.
     await condition(allHandlersFinished);

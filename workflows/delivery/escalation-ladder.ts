@@ -9,6 +9,7 @@ import { lookupAlternates, lookupCapability, type PluginSpecs } from '../../shar
 import type { CapabilityRequest, CapabilityResult } from '../../shared/contract/delivery/capability-io';
 import { NON_RETRYABLE_ERROR_TYPES, type LadderStep, type Resolution, type StrategyState } from '../../shared/contract/delivery/escalation';
 import type { PlanTask } from '../../shared/contract/delivery/input';
+import { orderVariants, retryAttempts, type RetryLevel } from '../../shared/contract/learning/strategy/strategy';
 import type { TaskState } from '../../shared/contract/delivery/status';
 import { describeQueueProblem, isUnserved, type CapabilityQueueReport } from '../../shared/contract/routing';
 import { capabilityActivityOptions, type CapabilityActivityOptions } from '../common/capability-activity';
@@ -88,12 +89,23 @@ function describeFailure(error: unknown): FailureDescriptor & { worker?: string 
   return { message: error instanceof Error ? error.message : String(error) };
 }
 
-/** The options a task runs with on one variant: the variant's registry entry plus the task's own overrides. */
-export function taskActivityOptions(task: PlanTask, variant: string, env: Pick<LadderEnvironment, 'prefix' | 'request' | 'capabilities'>): CapabilityActivityOptions {
+/**
+ * The options a task runs with on one variant: the variant's registry entry plus the task's own overrides, its
+ * attempts scaled by the run's retry level (strategy.ts retryAttempts; `standard` leaves them as they are).
+ */
+export function taskActivityOptions(
+  task: PlanTask,
+  variant: string,
+  env: Pick<LadderEnvironment, 'prefix' | 'request' | 'capabilities'>,
+  retry: RetryLevel = 'standard',
+): CapabilityActivityOptions {
   // Validation has refused unknown capabilities and alternates: each is built-in or in the run's capabilities.
   const spec = lookupCapability(variant, env.capabilities)!;
   const on = variant === task.capability ? variant : `${variant} (for ${task.capability})`;
-  return capabilityActivityOptions(variant, spec, env.prefix, task, NON_RETRYABLE_ERROR_TYPES, `${task.id}: ${on} on ${env.request.environment}`);
+  const options = capabilityActivityOptions(variant, spec, env.prefix, task, NON_RETRYABLE_ERROR_TYPES, `${task.id}: ${on} on ${env.request.environment}`);
+  if (retry === 'standard') return options;
+  const attempts = retryAttempts(retry, options.attempts);
+  return { ...options, options: { ...options.options, retry: { ...options.options.retry, maximumAttempts: attempts } }, attempts };
 }
 
 /**
@@ -107,7 +119,9 @@ export async function runTaskWithLadder(
   upstream: Record<string, unknown>,
   emit: (event: LadderEvent) => void,
 ): Promise<LadderResult> {
-  const primary = task.capability;
+  // The strategy's variant preference picks the variant the task starts on (the ladder's "primary" for this walk).
+  const ordered = orderVariants(task.capability, lookupAlternates(task.capability, env.capabilities), env.strategy().variants);
+  const primary = ordered.lead;
   let position: LadderPosition = { rung: 'retry', variant: primary };
   let afterHumanRetry = false;
   let primaryUnserved: string | undefined;
@@ -126,8 +140,8 @@ export async function runTaskWithLadder(
       emit({ type: 'task', state: 'failed', extra: { error: aborted, rung: position.rung } });
       throw new Error(aborted);
     }
-    const options = taskActivityOptions(task, position.variant, env);
-    const variant = position.variant !== primary ? position.variant : undefined;
+    const options = taskActivityOptions(task, position.variant, env, env.strategy().retry);
+    const variant = position.variant !== task.capability ? position.variant : undefined;
     emit({ type: 'task', state: 'running', extra: { ...(variant ? { variant } : {}), ...(escalated() ? { rung: position.rung } : {}) } });
     let failure: ReturnType<typeof describeFailure>;
     try {
@@ -160,7 +174,7 @@ export async function runTaskWithLadder(
     const state = (): LadderState => ({
       taskId: task.id,
       primary,
-      alternates: lookupAlternates(primary, env.capabilities),
+      alternates: ordered.alternates,
       strategy: env.strategy(),
       plannedParallelism: env.plannedParallelism,
       primaryUnserved,
@@ -194,7 +208,7 @@ export async function runTaskWithLadder(
     emit({ type: 'task', state: 'escalated', extra: { error: action.reason, rung: 'human' } });
     await env.flush();
     const outcome = await env.desk.wait(
-      { environment: env.request.environment, taskId: task.id, capability: primary, reason: action.reason, steps },
+      { environment: env.request.environment, taskId: task.id, capability: task.capability, reason: action.reason, steps },
       env.humanTimeout.ms,
     );
     if (outcome.kind === 'retry') {

@@ -81,12 +81,12 @@ export interface LadderDecision {
   action: LadderAction;
 }
 
-/** The next strategy with lower parallelism than the current one, if any. */
+/** The current strategy at the next parallelism level that lowers maxParallel, if any (its other dimensions kept). */
 export function nextStrategy(current: StrategyState, planned: number): StrategyState | undefined {
   const from = DELIVERY_STRATEGIES.indexOf(current.name);
   for (const name of DELIVERY_STRATEGIES.slice(from + 1)) {
     const maxParallel = strategyParallelism(name, planned);
-    if (maxParallel < current.maxParallel) return { name, maxParallel };
+    if (maxParallel < current.maxParallel) return { ...current, name, maxParallel };
   }
   return undefined;
 }

@@ -1,7 +1,7 @@
 /**
- * The task runtime's pure rules, beside the workflow that uses them and unit-tested without a server: which block an
- * item is in, how the cursor moves as batches finish out of order, the fencing generation of a run of the chain, the
- * events kept in reserve for a hand-over, and the rate and ETA.
+ * The task runtime's pure rules, beside the workflow that uses them and unit-tested without a server: how the cursor
+ * moves as batches finish out of order, how a failed batch's open items are split into sub-batches, the fencing
+ * generation of a run of the chain, the events kept in reserve for a hand-over, and the rate and ETA.
  */
 
 /** A finished batch: the items it covered (past the cursor when it was scheduled) and how they ended. */
@@ -20,11 +20,6 @@ export interface CommittedCounts {
   batches: number;
 }
 
-/** The block of item `seq` (1-based): block n holds items n·size+1 … (n+1)·size. */
-export function blockOf(seq: number, size: number): number {
-  return Math.floor((seq - 1) / size);
-}
-
 /**
  * Moves the cursor over the finished batches that continue it, in order, and takes them out of `completed`; a batch
  * that finished before one scheduled earlier waits there until that one finishes.
@@ -39,6 +34,29 @@ export function commitCompleted(committed: CommittedCounts, completed: Map<numbe
     next.batches += 1;
   }
   return next;
+}
+
+/** A sub-batch: items `fromSeq` … `toSeq` of one block, all still open. */
+export interface SubBatch {
+  fromSeq: number;
+  toSeq: number;
+}
+
+/**
+ * The sub-batches that process a range's open items (ascending seqs) again. After a failure, the first open item runs
+ * alone (where a capability that goes in order stopped: it fails again and is a dead letter, or it passes) and the
+ * rest run together, one sub-batch per contiguous run of items, so a failing item costs a few activities, not one per
+ * item of its batch. A split block scheduled again (`afterFailure` false) runs its contiguous runs as they are.
+ */
+export function subBatches(open: readonly number[], afterFailure: boolean): SubBatch[] {
+  const batches: SubBatch[] = [];
+  open.forEach((seq, index) => {
+    const last = batches[batches.length - 1];
+    const alone = afterFailure && index <= 1;
+    if (last && !alone && last.toSeq === seq - 1) last.toSeq = seq;
+    else batches.push({ fromSeq: seq, toSeq: seq });
+  });
+  return batches;
 }
 
 /** Fencing generations per run of the chain: more than any run schedules (its history is bounded far below). */

@@ -23,6 +23,7 @@ import { durationToMs } from '../../shared/contract/duration';
 import { AdosStage } from '../../shared/contract/search-attributes';
 import { batchCapabilitySpec, validateTaskRuntimeInput, type TaskRuntimeInput, type TaskRuntimeRequest } from '../../shared/contract/task-runtime/input';
 import {
+  blockOf,
   blockTaskId,
   cancelSignal,
   controlSignalSchema,
@@ -48,12 +49,19 @@ import { capabilityActivityOptions } from '../common/capability-activity';
 import { AuditTrail } from '../common/audit-trail';
 import { runTaskQueuePrefix } from '../common/task-queue';
 import { fieldOf, recordedText } from '../common/untrusted';
-import { blockOf, commitCompleted, generationBase, handOverReserve, rateAndEta, type CompletedBatch } from './runtime-rules';
+import { commitCompleted, generationBase, handOverReserve, rateAndEta, subBatches, type CompletedBatch, type SubBatch } from './runtime-rules';
 
 /** Failures of a batch that a retry cannot fix: the policy (dead-letter or stop) applies at once. */
 const NON_RETRYABLE_BATCH_ERRORS = ['InvalidCapabilityInput', 'PolicyRefused', 'InvalidCapabilityOutput'] as const;
 
 type StopReason = TaskRuntimeOutcome | 'hand-over';
+
+/** A batch's block: its number, its first item's seq, and its items from there (what every sub-batch slices). */
+interface BlockBatch {
+  block: number;
+  blockStart: number;
+  items: WorkItem[];
+}
 
 /**
  * A task runtime: keeps an autonomous task going for a day or more. Batches of work items are processed by the
@@ -102,7 +110,10 @@ class TaskRuntime {
   private processedLive = 0;
   private deadLetteredLive = 0;
   private batchesLive = 0;
-  private scheduled = 0;
+  /** Fencing generations this run has handed out (batches, sub-batches and settled fences). */
+  private generations = 0;
+  /** A failed batch this run had no history left to settle: the next run of the chain settles it. */
+  private deferred = false;
   private nextStartAt = 0;
   /** When running time last started counting (undefined while paused). */
   private activeSince?: number;
@@ -163,7 +174,8 @@ class TaskRuntime {
       }
       // A new session from the checkpoint: a fresh budget, unpaused, the chain numbered on past every earlier run.
       const done = stored.state.processed + stored.state.deadLettered;
-      this.state = { ...fresh, ...stored.state, chainIndex: stored.chainIndex + 1, paused: false, cancelRequested: false, budgetMs: fresh.budgetMs, spentMs: 0, sessionStartedAt: fresh.sessionStartedAt, doneAtSessionStart: done, pausedMs: 0 };
+      const splitBlocks = [...new Set([...(stored.state.splitBlocks ?? []), ...(opened.splitBlocks ?? [])])].sort((a, b) => a - b);
+      this.state = { ...fresh, ...stored.state, chainIndex: stored.chainIndex + 1, paused: false, cancelRequested: false, budgetMs: fresh.budgetMs, spentMs: 0, sessionStartedAt: fresh.sessionStartedAt, doneAtSessionStart: done, pausedMs: 0, ...(splitBlocks.length > 0 ? { splitBlocks } : {}) };
       this.record('resumed-from-database', { fromChainIndex: stored.chainIndex, cursor: stored.state.cursor });
     } else {
       this.state = fresh;
@@ -354,9 +366,19 @@ class TaskRuntime {
     if (this.state.cancelRequested) return 'cancelled';
     if (this.failure !== undefined) return 'failed';
     if (this.remainingMs() <= 0) return 'deadline_reached';
-    const info = workflowInfo();
-    if (info.continueAsNewSuggested || info.historyLength + handOverReserve(this.state.parallelism) >= this.input.handOverAtEvents) return 'hand-over';
+    if (this.deferred || this.historySpent()) return 'hand-over';
     return undefined;
+  }
+
+  /** Whether this run's history has reached its hand-over point (Temporal's suggestion, or the event threshold). */
+  private historySpent(): boolean {
+    const info = workflowInfo();
+    return info.continueAsNewSuggested || info.historyLength + handOverReserve(this.state.parallelism) >= this.input.handOverAtEvents;
+  }
+
+  private nextGeneration(): number {
+    this.generations += 1;
+    return generationBase(this.state.chainIndex) + this.generations;
   }
 
   /** Paused: the batches in flight finish, a checkpoint is recorded, then it waits for resume (or cancel). */
@@ -379,8 +401,7 @@ class TaskRuntime {
     const block = blockOf(fromSeq, size);
     const toSeq = Math.min((block + 1) * size, this.total);
     this.scheduledThrough = toSeq;
-    this.scheduled += 1;
-    const generation = generationBase(this.state.chainIndex) + this.scheduled;
+    const generation = this.nextGeneration();
     this.inFlight.add(block);
     this.nextStartAt = Date.now() + (this.input.pacing ? durationToMs(this.input.pacing) : 0);
     void this.runBatch(block, fromSeq, toSeq, generation).finally(() => {
@@ -392,64 +413,115 @@ class TaskRuntime {
   /**
    * One batch: the items of its block from the block's start (so a capability numbers each item the same whichever
    * run schedules it; the ones before `fromSeq` are done and its checkpoint skips them), processed by the capability.
-   * A batch that fails past its retries is dead-lettered (its items without an effect) or stops the runtime.
+   * A batch that fails past its retries stops the runtime (`stop`) or is settled item by item (`dead-letter`): only
+   * the items that fail past their own retries are dead letters. A block split before (by an earlier run, or a run
+   * terminated by hand) is settled from the database at once, never run whole again.
    */
   private async runBatch(block: number, fromSeq: number, toSeq: number, generation: number): Promise<void> {
     const { input } = this;
     const blockStart = block * input.batchSize + 1;
-    let outcome: CompletedBatch;
-    try {
-      const items = await this.itemsOf(blockStart, toSeq);
-      const request: CapabilityRequest = {
-        tenantId: input.tenantId,
-        workflowId: this.workflowId,
-        runId: input.taskId,
-        taskId: blockTaskId(block),
-        // Effects and the fence are keyed by (workflow, environment, task); a runtime's batches are not per environment.
-        environment: TASK_RUNTIME_ENVIRONMENT as CapabilityRequest['environment'],
-        input: { ...input.capabilityInput, items, checkpointEvery: Math.min(input.checkpointEvery, input.batchSize) },
-        upstream: {},
-      };
-      const { options } = capabilityActivityOptions(
-        input.capability,
-        batchCapabilitySpec(input),
-        this.prefix,
-        { retry: { maximumAttempts: input.onFailure.retries + 1 } },
-        NON_RETRYABLE_BATCH_ERRORS,
-        `${input.capability} items ${fromSeq}–${toSeq}`,
-      );
-      // The activity ID is the fencing generation: it grows across the whole chain, so a batch scheduled again by a
-      // later run (or a runtime resumed from the database) takes over the block's fence from any earlier attempt.
-      const activities = proxyActivities<Record<string, CapabilityActivity>>({ ...options, activityId: String(generation) });
-      await activities[input.capability](request);
-      outcome = { fromSeq, toSeq, processed: toSeq - fromSeq + 1, deadLettered: 0 };
-    } catch (error) {
-      const message = error instanceof ActivityFailure && error.cause ? error.cause.message : (error as Error).message;
-      if (input.onFailure.then === 'stop') {
-        this.failure = `batch of items ${fromSeq}–${toSeq} failed after ${input.onFailure.retries} retries: ${message}`;
-        this.record('batch-failed', { block, fromSeq, toSeq, error: message, policy: 'stop' });
+    const batch: BlockBatch = { block, blockStart, items: await this.itemsOf(blockStart, toSeq) };
+    let deadLettered: number | undefined;
+    if (this.state.splitBlocks?.includes(block)) {
+      deadLettered = await this.settle(batch, { fromSeq, toSeq });
+    } else {
+      const error = await this.process(batch, { fromSeq: blockStart, toSeq }, generation);
+      if (error === undefined) {
+        deadLettered = 0;
+      } else if (input.onFailure.then === 'stop') {
+        this.failure = `batch of items ${fromSeq}–${toSeq} failed after ${input.onFailure.retries} retries: ${error}`;
+        this.record('batch-failed', { block, fromSeq, toSeq, error, policy: 'stop' });
         return;
+      } else {
+        this.state.splitBlocks = [...(this.state.splitBlocks ?? []), block];
+        deadLettered = await this.settle(batch, { fromSeq, toSeq }, { offset: 0, error });
       }
-      const letters = await this.records.deadLetterTaskRuntimeBatch({
-        tenantId: input.tenantId,
-        taskId: input.taskId,
-        workflowId: this.workflowId,
-        block,
-        blockSize: input.batchSize,
-        fromSeq,
-        toSeq,
-        attempts: input.onFailure.retries + 1,
-        error: message,
-      });
-      this.record('batch-dead-lettered', { block, fromSeq, toSeq, error: message, ...letters });
-      outcome = { fromSeq, toSeq, ...letters };
     }
+    if (deadLettered === undefined) {
+      this.deferred = true;
+      this.record('batch-deferred', { block, fromSeq, toSeq });
+      return;
+    }
+    const outcome: CompletedBatch = { fromSeq, toSeq, processed: toSeq - fromSeq + 1 - deadLettered, deadLettered };
     this.processedLive += outcome.processed;
     this.deadLetteredLive += outcome.deadLettered;
     this.batchesLive += 1;
     this.completed.set(fromSeq, outcome);
     const committed = commitCompleted(this.state, this.completed);
     Object.assign(this.state, committed);
+    const splitBlocks = this.state.splitBlocks?.filter((split) => (split + 1) * input.batchSize > this.state.cursor);
+    if (splitBlocks?.length) this.state.splitBlocks = splitBlocks;
+    else delete this.state.splitBlocks;
+  }
+
+  /**
+   * Runs items `range` of a block as one activity of the capability, keyed by the block and the range's offset in it
+   * (effect `i` of the activity is the block's item `offset + i`). Answers why it failed past its retries, if it did.
+   */
+  private async process(batch: BlockBatch, range: SubBatch, generation: number): Promise<string | undefined> {
+    const { input } = this;
+    const offset = range.fromSeq - batch.blockStart;
+    const request: CapabilityRequest = {
+      tenantId: input.tenantId,
+      workflowId: this.workflowId,
+      runId: input.taskId,
+      taskId: blockTaskId(batch.block, offset),
+      // Effects and the fence are keyed by (workflow, environment, task); a runtime's batches are not per environment.
+      environment: TASK_RUNTIME_ENVIRONMENT as CapabilityRequest['environment'],
+      input: { ...input.capabilityInput, items: batch.items.slice(offset, range.toSeq - batch.blockStart + 1), checkpointEvery: Math.min(input.checkpointEvery, input.batchSize) },
+      upstream: {},
+    };
+    const { options } = capabilityActivityOptions(
+      input.capability,
+      batchCapabilitySpec(input),
+      this.prefix,
+      { retry: { maximumAttempts: input.onFailure.retries + 1 } },
+      NON_RETRYABLE_BATCH_ERRORS,
+      `${input.capability} items ${range.fromSeq}–${range.toSeq}`,
+    );
+    // The activity ID is the fencing generation: it grows across the whole chain, so a batch scheduled again by a
+    // later run (or a runtime resumed from the database) takes over its key's fence from any earlier attempt.
+    const activities = proxyActivities<Record<string, CapabilityActivity>>({ ...options, activityId: String(generation) });
+    try {
+      await activities[input.capability](request);
+      return undefined;
+    } catch (error) {
+      return error instanceof ActivityFailure && error.cause ? error.cause.message : (error as Error).message;
+    }
+  }
+
+  /**
+   * Settles items `range` of a block: after the sub-batch keyed at `failed.offset` failed past its retries, or (no
+   * `failed`) for a split block scheduled again. Fences the keys off, reads which items are still open (no effect
+   * under any key of the block, no dead letter), and runs those again in sub-batches (subBatches), settling each one
+   * that fails in turn. A single item that failed past its retries is a dead letter. Answers the range's dead
+   * letters, or undefined when this run's history is spent before the range is (the next run settles the block).
+   */
+  private async settle(batch: BlockBatch, range: SubBatch, failed?: { offset: number; error: string }): Promise<number | undefined> {
+    const { input } = this;
+    const single = failed !== undefined && range.fromSeq === range.toSeq;
+    const settled = await this.records.settleTaskRuntimeRange({
+      tenantId: input.tenantId,
+      taskId: input.taskId,
+      workflowId: this.workflowId,
+      block: batch.block,
+      blockSize: input.batchSize,
+      ...range,
+      seal: failed ? [failed.offset] : 'all',
+      generation: this.nextGeneration(),
+      ...(single ? { deadLetter: { attempts: input.onFailure.retries + 1, error: failed.error } } : {}),
+    });
+    if (single && settled.deadLettered.includes(range.fromSeq)) this.record('item-dead-lettered', { block: batch.block, seq: range.fromSeq, error: failed.error });
+    else if (failed) this.record('batch-split', { block: batch.block, ...range, error: failed.error, open: settled.open.length });
+    if (settled.open.length === 0) return settled.deadLettered.length;
+    if (this.historySpent()) return undefined;
+    const letters = await Promise.all(
+      subBatches(settled.open, failed !== undefined).map(async (sub) => {
+        const error = await this.process(batch, sub, this.nextGeneration());
+        return error === undefined ? 0 : this.settle(batch, sub, { offset: sub.fromSeq - batch.blockStart, error });
+      }),
+    );
+    return letters.some((n) => n === undefined) ? undefined : letters.reduce<number>((sum, n) => sum + (n ?? 0), settled.deadLettered.length);
   }
 
   private async itemsOf(fromSeq: number, toSeq: number): Promise<WorkItem[]> {

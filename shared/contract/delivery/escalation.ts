@@ -1,5 +1,6 @@
 import { defineSignal, defineUpdate } from '@temporalio/workflow';
 import { z } from 'zod';
+import type { AppliedStrategy } from '../learning/strategy/strategy';
 import { ENVIRONMENTS, type Environment } from './input';
 
 /**
@@ -19,23 +20,13 @@ export type EscalationRung = (typeof ESCALATION_RUNGS)[number];
 export const NON_RETRYABLE_ERROR_TYPES = ['InvalidCapabilityInput', 'PolicyRefused'] as const;
 
 /**
- * Strategies, from the plan's own to the most conservative; the "strategy mutation" rung moves the rest of the run to
- * the next one with lower parallelism.
+ * Parallelism levels, from the plan's own to the most conservative; the "strategy mutation" rung moves the rest of the
+ * run to the next one with lower parallelism, keeping the strategy's other dimensions. A run's strategy is the
+ * strategy-learning contract's AppliedStrategy (one type for the bandit's arms and the ladder's mutation).
  */
-export const DELIVERY_STRATEGIES = ['as-planned', 'halved', 'serial'] as const;
-export type DeliveryStrategy = (typeof DELIVERY_STRATEGIES)[number];
-
-export interface StrategyState {
-  name: DeliveryStrategy;
-  maxParallel: number;
-}
-
-/** The parallelism of a strategy for a plan whose maxParallel is `planned`. */
-export function strategyParallelism(name: DeliveryStrategy, planned: number): number {
-  if (name === 'as-planned') return planned;
-  if (name === 'halved') return Math.max(1, Math.floor(planned / 2));
-  return 1;
-}
+export { PARALLELISM_LEVELS as DELIVERY_STRATEGIES, strategyParallelism } from '../learning/strategy/strategy';
+export type { ParallelismLevel as DeliveryStrategy } from '../learning/strategy/strategy';
+export type StrategyState = AppliedStrategy;
 
 /** What one rung did for one task, audited as `escalation.<rung>` with the reason. */
 export interface LadderStep {

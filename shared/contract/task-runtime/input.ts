@@ -45,7 +45,11 @@ export const onFailureSchema = z
   .object({
     /** Retries of a failing batch before the policy applies (the batch activity gets retries + 1 attempts). */
     retries: z.number().int('must be a whole number').min(0, 'must be zero or more').max(100, 'at most 100').default(3),
-    /** `dead-letter`: its unprocessed items go to the dead letters and the runtime goes on; `stop`: it stops as failed. */
+    /**
+     * `dead-letter`: the failed batch is split until the items that fail are found; each of them, once it has failed
+     * past its own retries, goes to the dead letters, the other items are processed, and the runtime goes on.
+     * `stop`: the runtime stops as failed.
+     */
     then: z.enum(['dead-letter', 'stop'], 'must be "dead-letter" or "stop"').default('dead-letter'),
   })
   .strict();

@@ -94,6 +94,12 @@ export interface TaskRuntimeState {
   pausedMs: number;
   /** The audit entries' sequence number: keys stay unique across the chain. */
   auditSeq: number;
+  /**
+   * Blocks past the cursor whose batch was split (some items effected under sub-batch keys): scheduled again (by a
+   * later run, or a session resumed from the database), such a block is settled from the database item by item,
+   * never re-run whole. Dropped once the cursor passes the block.
+   */
+  splitBlocks?: number[];
 }
 
 /** The progress query's answer, and the line the Web UI's current details show. */
@@ -159,8 +165,19 @@ export function formatSeconds(seconds: number): string {
 /** The environment a batch's effects and fence are keyed by: (workflow, `runtime`, `block-<n>`). */
 export const TASK_RUNTIME_ENVIRONMENT = 'runtime';
 
-/** The task id of block `n` (items n·size+1 … (n+1)·size): a batch's key, the same whichever run schedules it. */
-export const blockTaskId = (block: number): string => `block-${block}`;
+/** The block of item `seq` (1-based): block n holds items n·size+1 … (n+1)·size. */
+export function blockOf(seq: number, size: number): number {
+  return Math.floor((seq - 1) / size);
+}
+
+/**
+ * The task id a batch's effects and fence are keyed by: `block-<n>` for block n (items n·size+1 … (n+1)·size), the
+ * same whichever run schedules it, and `block-<n>+<offset>` for a sub-batch of the block's items from its index
+ * `offset` on (a failed batch is split to find the items that fail). A capability numbers its effects by place in
+ * `items`, so effect `i` under `block-<n>+<offset>` is the block's item `offset + i` under every key: a key that is
+ * used again always means the same items.
+ */
+export const blockTaskId = (block: number, offset = 0): string => (offset === 0 ? `block-${block}` : `block-${block}+${offset}`);
 
 /** One work item as a batch's capability receives it in `input.items`. */
 export interface WorkItem {

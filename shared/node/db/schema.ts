@@ -397,6 +397,229 @@ export interface TaskRuntimeDeadLettersTable {
   created_at: CreatedAt;
 }
 
+/** A metric's sample (migration 0012_anomaly_monitor): one value per tenant, metric and timestamp. */
+export interface MetricSamplesTable {
+  tenant_id: string;
+  metric: string;
+  ts: Date;
+  value: number;
+}
+
+/** An anomaly monitor's checkpoint: the detectors' state and the last sample it scored. */
+export interface AnomalyMonitorCheckpointsTable {
+  tenant_id: string;
+  metric: string;
+  workflow_id: string;
+  detector_state: Json;
+  last_ts: Date | null;
+  /** bigint: read back as a string. */
+  samples_scored: ColumnType<string, number | undefined, number>;
+  updated_at: ColumnType<Date, never, Date>;
+}
+
+/** A detected anomaly, then its classification. */
+export interface AnomaliesTable {
+  id: string;
+  tenant_id: string;
+  metric: string;
+  start_ts: Date;
+  end_ts: Date;
+  peak_ts: Date;
+  peak_score: number;
+  detectors: Json;
+  samples: number;
+  signature: string;
+  threshold: number;
+  class: string | null;
+  status: ColumnType<string, string | undefined, string>;
+  action: string | null;
+  reason: string | null;
+  child_workflow_id: string | null;
+  monitor_workflow_id: string;
+  created_at: CreatedAt;
+  updated_at: ColumnType<Date, never, Date>;
+}
+
+/** A signature recorded as known for a metric. */
+export interface AnomalySignaturesTable {
+  tenant_id: string;
+  metric: string;
+  signature: string;
+  note: string;
+  recorded_by: string;
+  created_at: CreatedAt;
+}
+
+/** A metric's ensemble threshold as moved by feedback. */
+export interface AnomalyThresholdsTable {
+  tenant_id: string;
+  metric: string;
+  threshold: number;
+  updated_at: ColumnType<Date, never, Date>;
+}
+
+/** An operator's verdict on an anomaly, once per verdict. */
+export interface AnomalyFeedbackTable {
+  anomaly_id: string;
+  verdict: string;
+  tenant_id: string;
+  metric: string;
+  given_by: string;
+  note: string | null;
+  threshold_before: number;
+  threshold_after: number;
+  created_at: CreatedAt;
+}
+
+/** What an investigator found about a novel anomaly. */
+export interface AnomalyFindingsTable {
+  anomaly_id: string;
+  tenant_id: string;
+  metric: string;
+  workflow_id: string;
+  finding: Json;
+  created_at: CreatedAt;
+}
+
+/** A transfer-learning domain (migration 0014_transfer_learning): its features and its fixed split's seed. */
+export interface LearningDomainsTable {
+  name: string;
+  feature_names: Json;
+  origin: Json;
+  split_seed: number;
+  holdout_fraction: number;
+  row_count: number;
+  created_at: CreatedAt;
+}
+
+/** One example of a domain: features in the domain's order, a 0/1 label, and its side of the split. */
+export interface LearningDomainRowsTable {
+  domain: string;
+  row_index: number;
+  features: Json;
+  label: number;
+  split: 'train' | 'holdout';
+}
+
+/** A model version of a domain in the registry; at most one live per domain. */
+export interface LearningModelsTable {
+  domain: string;
+  version: number;
+  origin: 'independent' | 'transfer';
+  model: Json;
+  metrics: Json;
+  live: ColumnType<boolean, boolean | undefined, boolean>;
+  parents: Json;
+  write_key: string;
+  created_at: CreatedAt;
+}
+
+/** A transfer's figures and decision, once per (scheduled time, source, target, pattern, method). */
+export interface LearningTransfersTable {
+  scheduled_at: Date;
+  source: string;
+  target: string;
+  pattern: string;
+  method: string;
+  workflow_id: string;
+  decision: 'promote' | 'keep' | 'revert';
+  negative: boolean;
+  improvement: number;
+  figures: Json;
+  target_version: number | null;
+  live_version: number;
+  created_at: CreatedAt;
+}
+
+/** A tenant's strategy settings (migration 0013_strategy_learning). */
+export interface StrategySettingsTable {
+  tenant_id: string;
+  arms: Json;
+  alpha: number;
+  epsilon: number;
+  updated_at: ColumnType<Date, never, Date>;
+}
+
+/** One arm's LinUCB statistics in one tenant, for one context layout; `version` counts the rewards applied. */
+export interface StrategyArmStateTable {
+  tenant_id: string;
+  context_version: number;
+  arm: string;
+  a: Json;
+  a_inverse: Json;
+  b: Json;
+  pulls: number;
+  reward_sum: number;
+  version: number;
+  updated_at: ColumnType<Date, never, Date>;
+}
+
+/** The strategy a delivery run was given, why, and (once applied, exactly once) its reward. */
+export interface StrategyDecisionsTable {
+  workflow_id: string;
+  tenant_id: string;
+  arm: string;
+  /** `linucb`, or `cql-v<version>` while a promoted model chooses. */
+  policy: string;
+  arms: Json;
+  strategy: Json;
+  context_version: number;
+  context: Json;
+  state: Json;
+  goal: Json;
+  scores: Json;
+  propensity: number;
+  state_version: number;
+  shadow: ColumnType<unknown, string | null | undefined, string | null>;
+  reward: ColumnType<number | null, number | null | undefined, number | null>;
+  reward_detail: ColumnType<unknown, string | null | undefined, string | null>;
+  created_at: CreatedAt;
+  rewarded_at: ColumnType<Date | null, never, Date | null>;
+}
+
+/** A promoted model's promotion: its workflow, the rollback threshold, and how its watch ended. */
+export interface StrategyPromotionsTable {
+  tenant_id: string;
+  model_version: number;
+  workflow_id: string;
+  baseline: number;
+  status: string;
+  watched: ColumnType<unknown, string | null | undefined, string | null>;
+  promoted_at: CreatedAt;
+  closed_at: ColumnType<Date | null, never, Date | null>;
+}
+
+/** A conservative Q-learning model of a tenant, by version (`shadow`: recorded beside live decisions only). */
+export interface StrategyOfflineModelsTable {
+  tenant_id: string;
+  version: number;
+  status: string;
+  weights: Json;
+  runs: number;
+  trained_at: CreatedAt;
+}
+
+/** A generated anomaly handler deployed by a pipeline to one environment (migration 0016_anomaly_handlers). */
+export interface AnomalyHandlersTable {
+  workflow_id: string;
+  environment: string;
+  tenant_id: string;
+  metric: string;
+  handler: string;
+  service: string;
+  release: string;
+  url: string;
+  port: number;
+  pid: number;
+  /** `serving`, or `removed` once its process was stopped and checked gone. */
+  status: string;
+  alert_samples: number | null;
+  alerts: number | null;
+  alert_rate: number | null;
+  deployed_at: CreatedAt;
+  updated_at: ColumnType<Date, never, Date>;
+}
+
 export interface Database {
   tenants: TenantsTable;
   runs: RunsTable;
@@ -425,4 +648,21 @@ export interface Database {
   governance_actions: GovernanceActionsTable;
   change_freezes: ChangeFreezesTable;
   governance_policies: GovernancePoliciesTable;
+  metric_samples: MetricSamplesTable;
+  anomaly_monitor_checkpoints: AnomalyMonitorCheckpointsTable;
+  anomalies: AnomaliesTable;
+  anomaly_signatures: AnomalySignaturesTable;
+  anomaly_thresholds: AnomalyThresholdsTable;
+  anomaly_feedback: AnomalyFeedbackTable;
+  anomaly_findings: AnomalyFindingsTable;
+  learning_domains: LearningDomainsTable;
+  learning_domain_rows: LearningDomainRowsTable;
+  learning_models: LearningModelsTable;
+  learning_transfers: LearningTransfersTable;
+  strategy_settings: StrategySettingsTable;
+  strategy_arm_state: StrategyArmStateTable;
+  strategy_decisions: StrategyDecisionsTable;
+  strategy_offline_models: StrategyOfflineModelsTable;
+  strategy_promotions: StrategyPromotionsTable;
+  anomaly_handlers: AnomalyHandlersTable;
 }

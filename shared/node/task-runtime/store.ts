@@ -215,40 +215,88 @@ export async function latestRuntimeCheckpoint(db: Db, task: TaskRef): Promise<St
   };
 }
 
-/** A failing batch, to dead-letter: the block it belongs to and the range of it not done before it ran. */
-export interface FailedBatch {
+/** Items `fromSeq` … `toSeq` of one block of a runtime, and the block's size (what maps a sub-batch's keys to items). */
+export interface BlockRange {
   workflowId: string;
   block: number;
   blockSize: number;
   fromSeq: number;
   toSeq: number;
-  attempts: number;
-  error: string;
 }
 
+/** Settling a range of a block whose batch failed: which keys to fence off, and whether its open items are dead letters. */
+export interface SettleRequest extends BlockRange {
+  /** The sub-batch keys (by offset) to fence off, or `all`: every key that can hold an item of the range. */
+  seal: number[] | 'all';
+  /** The generation the fences move to: above any attempt of the sealed keys, below every sub-batch scheduled after. */
+  generation: number;
+  /** Dead-letter the range's open items (the workflow asks it of a single item that failed past its retries). */
+  deadLetter?: { attempts: number; error: string };
+}
+
+export interface SettledRange {
+  /** Items of the range with no effect under any key of the block and not dead letters: still to process. */
+  open: number[];
+  /** Items of the range that are dead letters. */
+  deadLettered: number[];
+}
+
+/** Who holds a fence moved by settleBlockRange: not an attempt, so nothing writes under it. */
+const SEAL_WORKER = 'task-runtime settle';
+
 /**
- * Dead-letters the items of a failed batch that have no effect (the ones its attempts did process stay processed),
- * each once. Returns how many of the range are dead letters and how many the batch processed (the same answer on a
- * retry of this write).
+ * Settles a range of a block after a sub-batch failed past its retries: first moves the fences of the sealed keys to
+ * `(generation, 0)`, which no attempt holds, so no attempt of them (a zombie of a crashed worker included) writes from
+ * here on; then reads which items of the range have no effect under any of the block's keys (effect `i` under
+ * `block-<n>+<offset>` is item `offset + i`) and, when asked, dead-letters those, each once. After the fence moved,
+ * the answer is final: the workflow runs the open items again under keys no earlier attempt holds.
  */
-export async function deadLetterBatch(db: Db, task: TaskRef, batch: FailedBatch): Promise<{ deadLettered: number; processed: number }> {
-  const blockStart = batch.block * batch.blockSize + 1;
-  const taskKey = blockTaskId(batch.block);
+export async function settleBlockRange(db: Db, task: TaskRef, request: SettleRequest): Promise<SettledRange> {
+  const blockStart = request.block * request.blockSize + 1;
+  // Every key that can hold an item of the range: the whole block's (offset 0) and each sub-batch's up to its last item.
+  const offsets = Array.from({ length: request.toSeq - blockStart + 1 }, (_, offset) => offset);
+  const sealed = request.seal === 'all' ? offsets : request.seal;
+  const keys = (list: number[]) => list.map((offset) => blockTaskId(request.block, offset));
   await sql`
-    INSERT INTO task_runtime_dead_letters (tenant_id, task_id, seq, item_key, block, workflow_id, attempts, error)
-    SELECT ${task.tenantId}, ${task.taskId}, s.seq, coalesce(i.item_key, 'item-' || s.seq), ${batch.block}, ${batch.workflowId}, ${batch.attempts}, ${batch.error.slice(0, 2000)}
-    FROM generate_series(${batch.fromSeq}::integer, ${batch.toSeq}::integer) AS s(seq)
-    LEFT JOIN task_runtime_items i ON i.tenant_id = ${task.tenantId} AND i.task_id = ${task.taskId} AND i.seq = s.seq
-    WHERE NOT EXISTS (
-      SELECT 1 FROM effects e
-      WHERE e.workflow_id = ${batch.workflowId} AND e.environment = ${TASK_RUNTIME_ENVIRONMENT} AND e.task_id = ${taskKey}
-        AND e.item = s.seq - ${blockStart}::integer)
-    ON CONFLICT (tenant_id, task_id, seq) DO NOTHING`.execute(db);
-  const { rows: already } = await sql<{ n: number }>`
-    SELECT count(*)::integer AS n FROM task_runtime_dead_letters
-    WHERE tenant_id = ${task.tenantId} AND task_id = ${task.taskId} AND seq BETWEEN ${batch.fromSeq} AND ${batch.toSeq}`.execute(db);
-  const total = batch.toSeq - batch.fromSeq + 1;
-  return { deadLettered: already[0].n, processed: total - already[0].n };
+    INSERT INTO task_fences (workflow_id, environment, task_id, generation, attempt, worker)
+    SELECT ${request.workflowId}, ${TASK_RUNTIME_ENVIRONMENT}, k.task_id, ${request.generation}, 0, ${SEAL_WORKER}
+    FROM unnest(${keys(sealed)}::text[]) AS k(task_id)
+    ON CONFLICT (workflow_id, environment, task_id) DO UPDATE
+      SET generation = EXCLUDED.generation, attempt = 0, worker = EXCLUDED.worker, updated_at = clock_timestamp()
+      WHERE (task_fences.generation, task_fences.attempt) < (EXCLUDED.generation, 0)`.execute(db);
+  const { rows: open } = await sql<{ seq: number }>`
+    WITH done AS (
+      SELECT k.off + e.item + ${blockStart}::integer AS seq
+      FROM unnest(${keys(offsets)}::text[], ${offsets}::integer[]) AS k(task_id, off)
+      JOIN effects e ON e.workflow_id = ${request.workflowId} AND e.environment = ${TASK_RUNTIME_ENVIRONMENT} AND e.task_id = k.task_id
+    )
+    SELECT s.seq FROM generate_series(${request.fromSeq}::integer, ${request.toSeq}::integer) AS s(seq)
+    WHERE s.seq NOT IN (SELECT seq FROM done)
+      AND NOT EXISTS (SELECT 1 FROM task_runtime_dead_letters d WHERE d.tenant_id = ${task.tenantId} AND d.task_id = ${task.taskId} AND d.seq = s.seq)
+    ORDER BY s.seq`.execute(db);
+  if (request.deadLetter && open.length > 0) {
+    await sql`
+      INSERT INTO task_runtime_dead_letters (tenant_id, task_id, seq, item_key, block, workflow_id, attempts, error)
+      SELECT ${task.tenantId}, ${task.taskId}, s.seq, coalesce(i.item_key, 'item-' || s.seq), ${request.block}, ${request.workflowId},
+             ${request.deadLetter.attempts}, ${request.deadLetter.error.slice(0, 2000)}
+      FROM unnest(${open.map((row) => row.seq)}::integer[]) AS s(seq)
+      LEFT JOIN task_runtime_items i ON i.tenant_id = ${task.tenantId} AND i.task_id = ${task.taskId} AND i.seq = s.seq
+      ON CONFLICT (tenant_id, task_id, seq) DO NOTHING`.execute(db);
+  }
+  const { rows: letters } = await sql<{ seq: number }>`
+    SELECT seq FROM task_runtime_dead_letters
+    WHERE tenant_id = ${task.tenantId} AND task_id = ${task.taskId} AND seq BETWEEN ${request.fromSeq} AND ${request.toSeq}
+    ORDER BY seq`.execute(db);
+  const dead = new Set(letters.map((row) => row.seq));
+  return { open: open.map((row) => row.seq).filter((seq) => !dead.has(seq)), deadLettered: [...dead] };
+}
+
+/** Blocks of a runtime from `fromBlock` on whose batch was split: a sub-batch key of theirs holds a fence. */
+export async function splitBlocksOf(db: Db, workflowId: string, fromBlock: number): Promise<number[]> {
+  const { rows } = await sql<{ block: number }>`
+    SELECT DISTINCT substring(task_id from '^block-([0-9]+)[+]')::integer AS block FROM task_fences
+    WHERE workflow_id = ${workflowId} AND environment = ${TASK_RUNTIME_ENVIRONMENT} AND task_id LIKE 'block-%+%'`.execute(db);
+  return rows.map((row) => row.block).filter((block) => block >= fromBlock).sort((a, b) => a - b);
 }
 
 export interface DeadLetter {

@@ -160,22 +160,31 @@ export async function ensureTenant(db: Db, tenantId: string, by: string): Promis
 }
 
 /**
- * Applies `patch` to a tenant's profile and audits what changed (`event`, e.g. `tenant.updated`), in one
- * transaction guarded by the version read, so two concurrent changes cannot both apply to the same profile.
+ * Applies `patch` (or the patch it computes from the current profile) to a tenant's profile and audits what changed
+ * (`event`, e.g. `tenant.updated`), in one transaction holding the tenant's row, so concurrent changes apply one
+ * after the other and none is lost.
  */
-export async function updateTenant(db: Db, tenantId: string, patch: unknown, by: string, event = 'tenant.updated', detail: Record<string, unknown> = {}): Promise<TenantRecord> {
-  const current = await requireTenant(db, tenantId);
-  const profile = validated(current.profile, patch);
-  const version = current.version + 1;
+export async function updateTenant(
+  db: Db,
+  tenantId: string,
+  patch: unknown | ((current: TenantProfile) => unknown),
+  by: string,
+  event = 'tenant.updated',
+  detail: Record<string, unknown> = {},
+): Promise<TenantRecord> {
   return db.transaction().execute(async (tx) => {
+    // A patch computed from the profile (a role granted, a policy changed) sees every change made before it.
+    const row = await tx.selectFrom('tenants').selectAll().where('id', '=', tenantId).forUpdate().executeTakeFirst();
+    if (!row) throw new TenantNotFoundError(tenantId);
+    const current = recordOf(row);
+    const profile = validated(current.profile, typeof patch === 'function' ? patch(current.profile) : patch);
+    const version = current.version + 1;
     const updated = await tx
       .updateTable('tenants')
       .set({ ...columnsOf(profile), version, updated_at: new Date() })
       .where('id', '=', tenantId)
-      .where('version', '=', current.version)
       .returningAll()
-      .executeTakeFirst();
-    if (!updated) throw new Error(`tenant ${tenantId} was changed by someone else meanwhile; run the command again`);
+      .executeTakeFirstOrThrow();
     await auditTenant(tx, tenantId, `v${version}:${event}`, event, { by, ...detail, changes: profileChanges(current.profile, profile) });
     return recordOf(updated);
   });

@@ -9,6 +9,10 @@ import * as m0007 from './0007_tenant_rates';
 import * as m0008 from './0008_governance';
 import * as m0009 from './0009_approval_policy_audit_events';
 import * as m0010 from './0010_task_runtimes';
+import * as m0012 from './0012_anomaly_monitor';
+import * as m0013 from './0013_strategy_learning';
+import * as m0014 from './0014_transfer_learning';
+import * as m0016 from './0016_anomaly_handlers';
 
 /**
  * Every migration, in order. Listed explicitly (not read from disk) so that the same code works
@@ -25,4 +29,8 @@ export const migrations: Record<string, Migration> = {
   '0008_governance': m0008,
   '0009_approval_policy_audit_events': m0009,
   '0010_task_runtimes': m0010,
+  '0012_anomaly_monitor': m0012,
+  '0013_strategy_learning': m0013,
+  '0014_transfer_learning': m0014,
+  '0016_anomaly_handlers': m0016,
 };

@@ -1,0 +1,181 @@
+/**
+ * anomalyPipeline end to end on a NAB series (read in place from ../shared/data/nab), on real Temporal (the
+ * time-skipping test server: one per file), PostgreSQL (PGlite) and real processes (the process runtime behind
+ * deploy.process): the ensemble's first anomaly inside the labeled window → the handler's schema → schemaExtraction
+ * as a child → the handler on stage as a real process (pid, port) → its tests on the anomaly's own samples and the
+ * normal window from metric_samples → approved → prod (a second real process) and its alert rate; rejected → the
+ * stage process gone; no decision within the hour → escalated to the tenant's governance approvers → a second hour
+ * without one rejects. Every process started here is stopped in afterAll and checked gone by pid.
+ */
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { getAnomalyPipelineResult, startAnomalyPipeline } from '../../client/anomaly-pipeline';
+import { runCli } from '../../client/cli';
+import { decide } from '../../client/common/approval';
+import type { AnomalyPipelineResult } from '../../shared/contract/anomaly/pipeline';
+import type { ExtractionResult } from '../../shared/contract/extraction/messages';
+import { loadConfig } from '../../shared/node/config';
+import { processAlive } from '../../shared/node/process/process-group';
+import { processRuntime } from '../../shared/node/runtime';
+import { createTenant } from '../../shared/node/tenancy/store';
+import { anomalySamples, awaitingHandlerApproval, ingestNabSeries, nabPipelineInput } from '../helpers/anomaly-pipeline';
+import { useTimeSkippingStack, type AdosStack } from '../helpers/stack';
+import { auditEvents } from '../workflows/fixtures';
+
+const scratch = fs.mkdtempSync(path.join(os.tmpdir(), 'ados-anomaly-pipeline-'));
+// The capability worker of this process reads it when deploy.process's queue deploys a handler.
+process.env.ADOS_DATA_DIR = path.join(scratch, 'data');
+const runtime = processRuntime(loadConfig());
+const seenPids = new Set<number>();
+
+let stack: AdosStack;
+useTimeSkippingStack('anomaly-pipeline', (ready) => {
+  stack = ready.stack;
+});
+
+async function about(port: number): Promise<{ pid: number; name: string; environment: string }> {
+  const response = await fetch(`http://127.0.0.1:${port}/`, { headers: { connection: 'close' } });
+  return (await response.json()) as { pid: number; name: string; environment: string };
+}
+
+const handlerRows = (workflowId: string) => stack.db.selectFrom('anomaly_handlers').selectAll().where('workflow_id', '=', workflowId).orderBy('environment').execute();
+
+afterAll(async () => {
+  await runtime.stopAll();
+  for (const pid of seenPids) expect({ pid, alive: processAlive(pid) }).toEqual({ pid, alive: false });
+  fs.rmSync(scratch, { recursive: true, force: true });
+}, 60_000);
+
+describe('an unknown anomaly of ec2_cpu_utilization_825cc2, approved', () => {
+  const metric = 'ec2_cpu_825cc2';
+  let workflowId: string;
+  let result: AnomalyPipelineResult;
+
+  beforeAll(async () => {
+    await ingestNabSeries(stack, 'acme', metric);
+    ({ workflowId } = await startAnomalyPipeline(stack.client, stack.config, nabPipelineInput('acme', metric)));
+    const waiting = await awaitingHandlerApproval(stack, workflowId);
+    seenPids.add(waiting.staging!.pid);
+    await decide(stack.client, workflowId, { decision: 'approve', approver: 'alice', comment: 'handler looks right' });
+    result = await getAnomalyPipelineResult(stack.client, workflowId);
+    if (result.production) seenPids.add(result.production.pid);
+  }, 80_000);
+
+  it('generated the handler schema from the template and extracted it in a schemaExtraction child', async () => {
+    expect(result.outcome).toBe('promoted');
+    expect(result.handler).toBe(`Ec2Cpu825cc2_${result.anomalyType.split('_').map((w) => w[0].toUpperCase() + w.slice(1)).join('')}_Handler_v1`);
+    expect(result.extractionWorkflowId).toMatch(/^extraction-acme-ec2-cpu825cc2-[a-z-]+-handler-v1-[0-9a-f]{8}$/);
+    const extraction = (await stack.client.workflow.getHandle(result.extractionWorkflowId).result()) as ExtractionResult;
+    expect(extraction.outcome).toBe('succeeded');
+    expect(extraction.nodes[result.handler].state).toBe('done');
+    expect(extraction.nodes[result.handler].artifacts?.map((a) => a.kind).sort()).toEqual(['manifest', 'module', 'readme', 'test']);
+    const generated = (await auditEvents(stack.db, workflowId)).find((e) => e.event === 'handler.generated')!.detail;
+    expect(generated).toMatchObject({
+      name: result.handler,
+      parameters: { handler: { metric, anomalyType: result.anomalyType, affectedMetrics: [metric, 'elb_request_count_8c0756'], firstObserved: anomalySamples[0].ts, severity: 'high' } },
+    });
+  });
+
+  it('staged it as a real process that passed both tests on the metric\'s own samples', async () => {
+    const staging = result.staging!;
+    expect(processAlive(staging.pid)).toBe(true);
+    expect(await about(staging.port)).toEqual(expect.objectContaining({ pid: staging.pid, name: result.handler, environment: 'stage' }));
+    expect(result.tests.map((t) => ({ name: t.name, passed: t.passed, judged: t.judged }))).toEqual([
+      { name: 'flags-anomaly', passed: true, judged: anomalySamples.length },
+      { name: 'quiet-on-normal', passed: true, judged: 600 },
+    ]);
+    expect(result.tests[0].flagged).toBeGreaterThan(0);
+    // The release holds what extraction generated, beside handler.json.
+    const release = path.join(runtime.environmentDir({ tenant: 'acme', service: staging.service, environment: 'stage' }), 'current');
+    expect(fs.readdirSync(path.join(release, 'extracted', fs.readdirSync(path.join(release, 'extracted'))[0])).sort()).toEqual(['README.md', 'index.test.ts', 'index.ts', 'manifest.yaml']);
+  });
+
+  it('promoted it to prod (another real pid and port, the same release) and recorded its alert rate', async () => {
+    const { production, staging, alertRate } = result;
+    expect(production).toBeDefined();
+    expect(production!.pid).not.toBe(staging!.pid);
+    expect(production!.port).not.toBe(staging!.port);
+    expect(production!.release).toBe(staging!.release);
+    expect(processAlive(production!.pid)).toBe(true);
+    expect(await about(production!.port)).toEqual(expect.objectContaining({ pid: production!.pid, environment: 'prod' }));
+    expect(alertRate).toMatchObject({ samples: 300 });
+    expect(alertRate!.rate).toBe(alertRate!.alerts / 300);
+    const rows = await handlerRows(workflowId);
+    expect(rows.map((r) => ({ environment: r.environment, status: r.status, pid: r.pid, port: r.port }))).toEqual([
+      { environment: 'prod', status: 'serving', pid: production!.pid, port: production!.port },
+      { environment: 'stage', status: 'serving', pid: staging!.pid, port: staging!.port },
+    ]);
+    expect({ samples: rows[0].alert_samples, alerts: rows[0].alerts, rate: rows[0].alert_rate }).toEqual({ samples: 300, alerts: alertRate!.alerts, rate: alertRate!.rate });
+  });
+
+  it('audited every stage, and recorded the run', async () => {
+    expect((await auditEvents(stack.db, workflowId)).map((e) => e.event)).toEqual([
+      'run.started',
+      'anomaly.classified',
+      'handler.generated',
+      'handler.extracted',
+      'handler.staged',
+      'handler.tests_passed',
+      'approval.requested',
+      'approval.granted',
+      'handler.promoted',
+      'handler.alert_rate',
+      'run.finished',
+    ]);
+    const run = await stack.db.selectFrom('runs').selectAll().where('workflow_id', '=', workflowId).executeTakeFirstOrThrow();
+    expect({ kind: run.kind, status: run.status }).toEqual({ kind: 'anomaly', status: 'promoted' });
+  });
+});
+
+describe('a handler rejected at the gate', () => {
+  it('`ados anomaly reject` → removed from stage: its process stopped and gone, its port closed', async () => {
+    const metric = 'ec2_cpu_825cc2_rejected';
+    await ingestNabSeries(stack, 'acme', metric);
+    const { workflowId } = await startAnomalyPipeline(stack.client, stack.config, nabPipelineInput('acme', metric));
+    const waiting = await awaitingHandlerApproval(stack, workflowId);
+    const { pid, port } = waiting.staging!;
+    seenPids.add(pid);
+    expect(processAlive(pid)).toBe(true);
+    // Through the CLI: `ados anomaly reject` on this stack's server.
+    process.env.TEMPORAL_ADDRESS = stack.env.address;
+    expect(await runCli(['anomaly', 'reject', workflowId, '--tenant', 'acme', '--as', 'bob', '--comment', 'too noisy for prod', '--unsigned'])).toBe(0);
+    const result = await getAnomalyPipelineResult(stack.client, workflowId);
+    expect(result).toMatchObject({ outcome: 'rejected', reason: 'rejected by bob', removed: { pid, stopped: true }, escalated: false });
+    expect(result.production).toBeUndefined();
+    expect(processAlive(pid)).toBe(false);
+    await expect(about(port)).rejects.toThrow();
+    expect((await handlerRows(workflowId)).map((r) => ({ environment: r.environment, status: r.status }))).toEqual([{ environment: 'stage', status: 'removed' }]);
+    const events = (await auditEvents(stack.db, workflowId)).map((e) => e.event);
+    expect(events.slice(-4)).toEqual(['approval.requested', 'approval.refused', 'handler.removed', 'run.finished']);
+  }, 80_000);
+});
+
+describe('nobody decides', () => {
+  it('after the hour the gate escalates to the tenant\'s governance approvers; a second hour without a decision rejects', async () => {
+    await createTenant(stack.db, 'gov', { approvals: { roles: { governance: ['gina', 'gus'] }, prod: { roles: ['governance'] } } }, 'test');
+    const metric = 'ec2_cpu_825cc2_unattended';
+    await ingestNabSeries(stack, 'gov', metric);
+    const { workflowId } = await startAnomalyPipeline(stack.client, stack.config, nabPipelineInput('gov', metric));
+    const waiting = await awaitingHandlerApproval(stack, workflowId);
+    seenPids.add(waiting.staging!.pid);
+    expect(waiting.approval?.policy).toMatchObject({ approvers: ['alice', 'bob'], timeout: '1h' });
+    // The time-skipping server skips both hours while the result is awaited.
+    const result = await getAnomalyPipelineResult(stack.client, workflowId);
+    expect(result).toMatchObject({
+      outcome: 'rejected',
+      escalated: true,
+      reason: 'no decision within 1h, nor within 1h after the escalation to gina, gus',
+      removed: { pid: waiting.staging!.pid, stopped: true },
+    });
+    expect(processAlive(waiting.staging!.pid)).toBe(false);
+    const events = await auditEvents(stack.db, workflowId);
+    expect(events.map((e) => e.event).slice(-7)).toEqual(['approval.requested', 'approval.expired', 'approval.escalated', 'approval.requested', 'approval.expired', 'handler.removed', 'run.finished']);
+    expect(events.find((e) => e.event === 'approval.escalated')!.detail).toMatchObject({ after: '1h', to: { approvers: ['gina', 'gus'], quorum: 1, timeout: '1h' } });
+    const requested = events.filter((e) => e.event === 'approval.requested').map((e) => e.detail as { gate: string; policy: { approvers: string[] } });
+    expect(requested.map((r) => [r.gate, r.policy.approvers])).toEqual([
+      ['anomaly-handler', ['alice', 'bob']],
+      ['anomaly-handler-escalated', ['gina', 'gus']],
+    ]);
+  }, 80_000);
+});

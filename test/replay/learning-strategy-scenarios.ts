@@ -1,0 +1,103 @@
+/**
+ * Recorded scenarios of strategyPromotion (test/histories/<set>/strategyPromotion-*.json), spread into
+ * record-histories.ts's SCENARIOS, and the seeding the workflow test shares: a tenant's logged runs where `serial`
+ * earned more, a shadow model trained on them, then a promotion that is approved, watched and rolled back, and one
+ * that does not beat live by the margin.
+ */
+import type { WorkflowHandle } from '@temporalio/client';
+import { decide } from '../../client/common/approval';
+import { shadowState } from '../../shared/contract/learning/strategy/offline-rl';
+import { strategyPromotionStatusQuery, strategyPromotionWorkflowId, type PromotionOutcome, type StrategyPromotionInput, type StrategyPromotionResult } from '../../shared/contract/learning/strategy/promotion';
+import { applyArm, findArm } from '../../shared/contract/learning/strategy/strategy';
+import { controlTaskQueue } from '../../shared/contract/task-queues';
+import { rewardRun, selectStrategy, trainShadowModel } from '../../shared/node/learning/strategy/service';
+import { applyReward, findModel, recordDecision, saveSettings } from '../../shared/node/learning/strategy/store';
+import { eventually } from '../helpers/eventually';
+import type { AdosStack } from '../helpers/stack';
+
+export const PROMOTION_ARMS = ['as-planned', 'serial'];
+export const PROMOTION_GOAL = { type: 'deploy', complexity: 'medium', risk: 'medium', maxCost: 10 } as const;
+export const PROMOTION_PLAN = { tasks: 3, environments: 1, includesProd: false, alternatesShare: 0 };
+
+/** 40 logged runs, each arm half the time (propensity 0.5): serial earned 0.9, as-planned 0.2; then a shadow model. */
+export async function seedTrainedTenant(stack: AdosStack, tenantId: string): Promise<number> {
+  await saveSettings(stack.db, tenantId, { arms: PROMOTION_ARMS, alpha: 1, epsilon: 0.1 });
+  for (let i = 0; i < 40; i++) {
+    const arm = PROMOTION_ARMS[i % 2];
+    const context = [0, 0, 1, 0, 0, 0.5, 0.9, 0.5, 0.5, (i % 24) / 24];
+    const workflowId = `logged-${tenantId}-${i}`;
+    await recordDecision(stack.db, {
+      workflowId, tenantId, arm, policy: 'linucb', arms: PROMOTION_ARMS, strategy: applyArm(findArm(arm)!, 4), context, state: shadowState(context, PROMOTION_PLAN, 4), goal: PROMOTION_GOAL, scores: [], propensity: 0.5, stateVersion: i,
+    });
+    const reward = arm === 'serial' ? 0.9 : 0.2;
+    await applyReward(stack.db, workflowId, { reward, quality: reward, cost: 0, riskPenalty: 0, measurement: { succeeded: true, durationSeconds: 1, reportedCost: 0, escalations: 0 } });
+  }
+  return (await trainShadowModel(stack.db, tenantId)).version;
+}
+
+export function promotionInput(tenantId: string, modelVersion: number, extra: Partial<StrategyPromotionInput> = {}): StrategyPromotionInput {
+  return { tenantId, modelVersion, requestedBy: 'carol', approval: { approvers: ['alice'], quorum: 1, timeout: '24h' }, watchRuns: 3, checkEvery: '1h', ...extra };
+}
+
+export function startPromotion(stack: AdosStack, input: StrategyPromotionInput): Promise<WorkflowHandle> {
+  return stack.client.workflow.start('strategyPromotion', {
+    args: [input],
+    workflowId: strategyPromotionWorkflowId(input.tenantId, input.modelVersion),
+    taskQueue: controlTaskQueue(stack.taskQueuePrefix),
+  });
+}
+
+/** A delivery run's selection as the tenant's runs make it (no run behind it). */
+export function selectFor(stack: AdosStack, tenantId: string, workflowId: string) {
+  return selectStrategy(stack.db, { tenantId, workflowId, goal: PROMOTION_GOAL, plannedParallelism: 4, at: '2030-01-01T10:00:00Z', plan: PROMOTION_PLAN });
+}
+
+/** Waits at the gate, approves as alice, waits for the model to be live, then gives it three failing runs. */
+export async function approveThenFail(stack: AdosStack, handle: WorkflowHandle, tenantId: string, modelVersion: number): Promise<void> {
+  await eventually('the promotion at the approval gate', 30_000, async () => ((await handle.query(strategyPromotionStatusQuery)).stage === 'awaiting_approval' ? true : undefined));
+  await decide(stack.client, handle.workflowId, { decision: 'approve', approver: 'alice', comment: 'the estimate holds' });
+  await eventually('the model live', 30_000, async () => ((await findModel(stack.db, tenantId, modelVersion))!.status === 'live' ? true : undefined));
+  for (let i = 0; i < 3; i++) {
+    const workflowId = `live-after-${tenantId}-${i}`;
+    await selectFor(stack, tenantId, workflowId);
+    await rewardRun(stack.db, { tenantId, workflowId, succeeded: false, durationSeconds: 60, escalations: 2 });
+  }
+}
+
+export interface StrategyPromotionScenario {
+  workflowType: 'strategyPromotion';
+  name: string;
+  description: string;
+  run(stack: AdosStack): Promise<{ workflowId: string; outcome: string }>;
+  expected: PromotionOutcome;
+}
+
+export const LEARNING_STRATEGY_SCENARIOS: StrategyPromotionScenario[] = [
+  {
+    workflowType: 'strategyPromotion',
+    name: 'rolled-back',
+    description: 'a shadow model better at its bound waits for alice, goes live, its three runs fail: rolled back',
+    expected: 'rolled_back',
+    async run(stack) {
+      const tenantId = 'replay_promotion';
+      const version = await seedTrainedTenant(stack, tenantId);
+      const handle = await startPromotion(stack, promotionInput(tenantId, version));
+      await approveThenFail(stack, handle, tenantId, version);
+      const result: StrategyPromotionResult = await handle.result();
+      return { workflowId: handle.workflowId, outcome: result.outcome };
+    },
+  },
+  {
+    workflowType: 'strategyPromotion',
+    name: 'not-better',
+    description: 'a margin no estimate clears: not_better, the gate never opens',
+    expected: 'not_better',
+    async run(stack) {
+      const tenantId = 'replay_margin';
+      const version = await seedTrainedTenant(stack, tenantId);
+      const handle = await startPromotion(stack, promotionInput(tenantId, version, { margin: 1 }));
+      const result: StrategyPromotionResult = await handle.result();
+      return { workflowId: handle.workflowId, outcome: result.outcome };
+    },
+  },
+];

@@ -1,0 +1,1 @@
+export { strategyPromotion } from './strategy-promotion';

@@ -1,0 +1,145 @@
+import { allHandlersFinished, ApplicationFailure, condition, proxyActivities, proxyLocalActivities, setHandler, sleep, upsertSearchAttributes, workflowInfo } from '@temporalio/workflow';
+import type { AuditActivities } from '../../../activities/common/audit-activities';
+import type { ApprovalSubject } from '../../../shared/contract/approval';
+import { canonicalJson } from '../../../shared/contract/canonical';
+import { durationToMs } from '../../../shared/contract/duration';
+import {
+  judgeWatch,
+  strategyPromotionInputSchema,
+  strategyPromotionStatusQuery,
+  type PromotionOutcome,
+  type StrategyPromotion,
+  type StrategyPromotionActivities,
+  type StrategyPromotionInput,
+  type StrategyPromotionResult,
+  type StrategyPromotionStatus,
+} from '../../../shared/contract/learning/strategy/promotion';
+import { AdosAwaitingApproval, AdosKind, AdosStage, AdosTenant } from '../../../shared/contract/search-attributes';
+import { controlTaskQueue } from '../../../shared/contract/task-queues';
+import { formatIssues, issuesFromZod } from '../../../shared/contract/validation';
+import { ApprovalGate } from '../../approval';
+import { AuditTrail } from '../../common/audit-trail';
+import { sha256Hex } from '../../common/signature';
+import { runTaskQueuePrefix } from '../../common/task-queue';
+
+/**
+ * Promotes a tenant's shadow strategy model to live (README, "Strategy learning"): its off-policy estimate must beat
+ * the live policy by the margin at its lower confidence bound; then a human approves at the shared approval gate
+ * (gate `strategy-promotion`); then the model chooses the tenant's strategies, and the workflow watches its next
+ * `watchRuns` rewarded runs: their mean reward below the pre-promotion level rolls it back. Every step is audited.
+ */
+export async function strategyPromotion(input: StrategyPromotionInput): Promise<StrategyPromotionResult> {
+  return new StrategyPromotionWorkflow(validated(input)).run();
+}
+
+function validated(input: StrategyPromotionInput): StrategyPromotion {
+  const parsed = strategyPromotionInputSchema.safeParse(input);
+  if (parsed.success) return parsed.data;
+  throw ApplicationFailure.create({ type: 'InvalidPromotionInput', message: `invalid strategy promotion input:\n${formatIssues(issuesFromZod(parsed.error))}`, nonRetryable: true });
+}
+
+class StrategyPromotionWorkflow {
+  private readonly workflowId = workflowInfo().workflowId;
+  /** Control writes and reads as local activities, retried until they land (as in deliveryRun). */
+  private readonly control = proxyLocalActivities<AuditActivities & StrategyPromotionActivities>({
+    startToCloseTimeout: '30s',
+    retry: { initialInterval: '1s', maximumInterval: '30s' },
+  });
+  /** What the approval gate's handlers write: ordinary activities (see deliveryRun for why). */
+  private readonly handlerWrites = proxyActivities<AuditActivities>({
+    taskQueue: controlTaskQueue(runTaskQueuePrefix()),
+    startToCloseTimeout: '30s',
+    retry: { initialInterval: '1s', maximumInterval: '30s' },
+  });
+  private readonly audit: AuditTrail;
+  private readonly gate: ApprovalGate;
+  private readonly status: StrategyPromotionStatus = { stage: 'evaluating' };
+
+  constructor(private readonly input: StrategyPromotion) {
+    this.audit = new AuditTrail(input.tenantId);
+    this.gate = new ApprovalGate({
+      gate: 'strategy-promotion',
+      policy: input.approval,
+      requestedBy: input.requestedBy,
+      stage: () => this.status.stage,
+      audit: this.audit,
+      activities: {
+        recordAudit: this.control.recordAudit,
+        recordApprovalDecision: this.handlerWrites.recordApprovalDecision,
+        loadApproverKeys: this.handlerWrites.loadApproverKeys,
+      },
+      workflowId: this.workflowId,
+      tenantId: input.tenantId,
+      subject: async () => this.subject(),
+    });
+    setHandler(strategyPromotionStatusQuery, () => ({ ...this.status, approval: this.gate.snapshot() }));
+  }
+
+  async run(): Promise<StrategyPromotionResult> {
+    const { input } = this;
+    upsertSearchAttributes([
+      { key: AdosTenant, value: input.tenantId },
+      { key: AdosKind, value: 'learning' },
+      { key: AdosStage, value: 'evaluating' },
+      { key: AdosAwaitingApproval, value: false },
+    ]);
+    await this.control.recordPromotionStarted({ ...this.audit.next('run.started'), detail: { modelVersion: input.modelVersion }, requestedBy: input.requestedBy, input });
+    const evaluation = await this.control.evaluateStrategyPromotion({ tenantId: input.tenantId, modelVersion: input.modelVersion, margin: input.margin });
+    this.status.evaluation = evaluation;
+    await this.record('strategy.promotion_evaluated', { ...evaluation });
+    if (!evaluation.better) return this.finish('not_better');
+
+    this.stageTo('awaiting_approval');
+    const decision = await this.gate.wait({ modelVersion: input.modelVersion, evaluation });
+    if (decision !== 'approved') return this.finish(decision === 'rejected' ? 'rejected' : 'approval_expired');
+
+    const baseline = evaluation.live.value;
+    await this.control.promoteStrategyModel({ tenantId: input.tenantId, modelVersion: input.modelVersion, workflowId: this.workflowId, baseline });
+    await this.record('strategy.promoted', { modelVersion: input.modelVersion, baseline });
+
+    this.stageTo('watching');
+    for (;;) {
+      const watched = await this.control.countLiveModelRuns({ tenantId: input.tenantId, modelVersion: input.modelVersion });
+      this.status.watched = watched;
+      const verdict = judgeWatch(watched, input.watchRuns, baseline);
+      if (verdict === 'watch') {
+        await sleep(durationToMs(input.checkEvery));
+        continue;
+      }
+      const status = verdict === 'keep' ? 'kept' : 'rolled_back';
+      await this.control.closeStrategyPromotion({ tenantId: input.tenantId, modelVersion: input.modelVersion, status, watched });
+      await this.record(verdict === 'keep' ? 'strategy.promotion_kept' : 'strategy.rolled_back', { modelVersion: input.modelVersion, baseline, ...watched, watchRuns: input.watchRuns });
+      return this.finish(status, baseline);
+    }
+  }
+
+  /** What the approvers approve: this model version, judged by these figures. */
+  private subject(): ApprovalSubject {
+    const plan = { tenantId: this.input.tenantId, modelVersion: this.input.modelVersion, evaluation: this.status.evaluation };
+    return { kind: 'learning', workflowId: this.workflowId, gate: 'strategy-promotion', target: 'live', planSha256: sha256Hex(canonicalJson(plan)), artifacts: {} };
+  }
+
+  private stageTo(stage: StrategyPromotionStatus['stage']): void {
+    this.status.stage = stage;
+    upsertSearchAttributes([{ key: AdosStage, value: stage }]);
+  }
+
+  private record(event: string, detail: Record<string, unknown>): Promise<void> {
+    return this.control.recordAudit({ ...this.audit.next(event), detail });
+  }
+
+  private async finish(outcome: PromotionOutcome, baseline?: number): Promise<StrategyPromotionResult> {
+    this.stageTo('finished');
+    this.status.outcome = outcome;
+    const result: StrategyPromotionResult = {
+      workflowId: this.workflowId,
+      outcome,
+      evaluation: this.status.evaluation!,
+      ...(baseline !== undefined ? { baseline } : {}),
+      ...(this.status.watched ? { watched: this.status.watched } : {}),
+    };
+    await this.control.recordPromotionFinished({ ...this.audit.next('run.finished'), detail: { outcome }, status: outcome, result });
+    await condition(allHandlersFinished);
+    return result;
+  }
+}
