@@ -8,12 +8,12 @@ import type { TaskRuntimeInput } from '../../shared/contract/task-runtime/input'
 import { blockOf, type TaskRuntimeOutcome, type TaskRuntimeState, type WorkItem } from '../../shared/contract/task-runtime/messages';
 import type { Db } from '../../shared/node/db';
 import {
+  fencedBlocksOf,
   itemCount,
   latestRuntimeCheckpoint,
   readWorkItems,
   saveRuntimeCheckpoint,
   settleBlockRange,
-  splitBlocksOf,
   type SettledRange,
   type SettleRequest,
   type TaskRef,
@@ -30,7 +30,10 @@ export interface OpenedTaskRuntime {
   itemCount: number;
   /** The latest checkpoint in PostgreSQL, for a runtime asked to resume from it. */
   checkpoint?: { chainIndex: number; state: TaskRuntimeState };
-  /** Blocks past that checkpoint's cursor whose batch was split (a run terminated by hand may have left them so). */
+  /**
+   * Blocks past that checkpoint's cursor that an attempt or a settle fenced: the run settles them from the database
+   * rather than running them whole (a run terminated by hand may have split them, with sub-batches not yet fenced).
+   */
   splitBlocks?: number[];
 }
 
@@ -63,7 +66,7 @@ export function createTaskRuntimeControlActivities(db: Db) {
         ...(checkpoint
           ? {
               checkpoint: { chainIndex: checkpoint.chainIndex, state: checkpoint.state },
-              splitBlocks: await splitBlocksOf(db, workflowId, blockOf(checkpoint.state.cursor + 1, input.batchSize)),
+              splitBlocks: await fencedBlocksOf(db, workflowId, blockOf(checkpoint.state.cursor + 1, input.batchSize)),
             }
           : {}),
       };

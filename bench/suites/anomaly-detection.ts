@@ -10,14 +10,12 @@
 import { cpus, loadavg } from 'node:os';
 import { join } from 'node:path';
 import { defaultEnsembleConfig, type EnsembleConfig, mergeGapMs, STATISTICAL_DETECTORS } from '../../shared/contract/anomaly/detection';
-import { loadBenchConfig } from '../../shared/node/config';
+import { loadNabDataDir } from '../../shared/node/config';
 import { createEnsemble } from '../../shared/node/anomaly/detection';
 import { type NabSeries, readNabCorpus } from '../../shared/node/anomaly/nab/corpus';
 import { windowedGaussianScores } from '../../shared/node/anomaly/nab/windowed-gaussian';
 import type { BenchMetric, BenchReport, BenchSuite } from '../harness';
 import { type DetectorEvaluation, evaluate, prepareCorpus } from '../lib/nab-evaluation';
-
-const DEFAULT_DATA_DIR = join(__dirname, '..', '..', '..', 'shared', 'data', 'nab');
 
 /** The default configuration with only `name` enabled, voting on it alone. */
 function alone(name: (typeof STATISTICAL_DETECTORS)[number]): EnsembleConfig {
@@ -56,7 +54,7 @@ export const suite: BenchSuite = {
   name: 'anomaly-detection',
   description: 'Detectors, their ensemble and NAB\'s windowed-Gaussian baseline on the labeled NAB subset, scored by our NAB implementation',
   async run(): Promise<BenchReport> {
-    const dataDir = loadBenchConfig().nabDataDir ?? DEFAULT_DATA_DIR;
+    const dataDir = loadNabDataDir();
     const series = readNabCorpus(dataDir);
     const corpus = prepareCorpus(series);
     const samples = series.reduce((n, s) => n + s.values.length, 0);

@@ -1,3 +1,4 @@
+import { existsSync, readFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { z } from 'zod';
@@ -153,7 +154,6 @@ const benchEnvSchema = z.object({
   ADOS_BENCH_DATABASE: z.enum(['pglite', 'postgres'], 'must be pglite or postgres').optional(),
   ADOS_BENCH_REPEATS: wholeNumber(1, 1000, 'a number of runs').default(7),
   ADOS_BENCH_FAILOVER_KILLS: wholeNumber(1, 1000, 'a number of kills').default(20),
-  ADOS_NAB_DATA_DIR: z.string().min(1).optional(),
 });
 
 export interface BenchConfig {
@@ -163,13 +163,58 @@ export interface BenchConfig {
   repeats: number;
   /** Worker kills in the failover-latency benchmark. */
   failoverKills: number;
-  /** The labeled NAB subset the anomaly-detection benchmark reads; unset: ../shared/data/nab beside the project. */
-  nabDataDir?: string;
 }
 
 export function loadBenchConfig(env: Record<string, string | undefined> = process.env): BenchConfig {
   const e = parseEnv(benchEnvSchema, env);
-  return { database: e.ADOS_BENCH_DATABASE, repeats: e.ADOS_BENCH_REPEATS, failoverKills: e.ADOS_BENCH_FAILOVER_KILLS, nabDataDir: e.ADOS_NAB_DATA_DIR };
+  return { database: e.ADOS_BENCH_DATABASE, repeats: e.ADOS_BENCH_REPEATS, failoverKills: e.ADOS_BENCH_FAILOVER_KILLS };
+}
+
+const nabEnvSchema = z.object({
+  ADOS_NAB_DATA_DIR: z.string().min(1, 'must be a directory holding NAB\'s data/ and labels/').optional(),
+});
+
+/** The project's root: shared/node/ sits two levels below it. */
+const PROJECT_ROOT = resolve(__dirname, '..', '..');
+
+/** `shared/data/nab` in each directory from `start` up to the filesystem root, nearest first. */
+function nabCandidatesAbove(start: string): string[] {
+  const candidates: string[] = [];
+  for (let dir = resolve(start); ; dir = resolve(dir, '..')) {
+    candidates.push(join(dir, 'shared', 'data', 'nab'));
+    if (dir === resolve(dir, '..')) return candidates;
+  }
+}
+
+/**
+ * The labeled NAB subset the anomaly tests, benchmarks and transfer domains read in place (never copied into the
+ * project): ADOS_NAB_DATA_DIR, else the `shared/data/nab` handed to the team beside the project (`../shared`), looked
+ * for in every directory above the project and, for a clone (CI checks out a clone), above the repository it was
+ * cloned from. None there: a ConfigError naming ADOS_NAB_DATA_DIR.
+ */
+export function loadNabDataDir(env: Record<string, string | undefined> = process.env, exists: (path: string) => boolean = isNabDir): string {
+  const e = parseEnv(nabEnvSchema, env);
+  if (e.ADOS_NAB_DATA_DIR !== undefined) return resolve(e.ADOS_NAB_DATA_DIR);
+  const origin = cloneOrigin(PROJECT_ROOT);
+  const candidates = [...nabCandidatesAbove(join(PROJECT_ROOT, '..')), ...(origin ? nabCandidatesAbove(join(origin, '..')) : [])];
+  const found = candidates.find(exists);
+  if (found) return found;
+  throw new ConfigError([`ADOS_NAB_DATA_DIR: unset, and no shared/data/nab beside the project or above it (looked in ${candidates[0]}); set it to the NAB subset's directory (data/ and labels/)`]);
+}
+
+function isNabDir(path: string): boolean {
+  return existsSync(join(path, 'labels', 'combined_windows.json'));
+}
+
+/** The local path a git clone was made from (remote "origin"), if the project is such a clone. */
+function cloneOrigin(root: string): string | undefined {
+  try {
+    const config = readFileSync(join(root, '.git', 'config'), 'utf8');
+    const url = /\[remote "origin"\][^[]*?url\s*=\s*(\S+)/.exec(config)?.[1];
+    return url && url.startsWith('/') ? url.replace(/\/\.git$/, '') : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 /** How ADOS connects to a secured Temporal cluster (README, "Production deployment: a Temporal cluster"). */

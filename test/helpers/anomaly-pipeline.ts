@@ -5,6 +5,7 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
+import { loadNabDataDir } from '../../shared/node/config';
 import { getAnomalyPipelineStatus } from '../../client/anomaly-pipeline';
 import { defaultEnsembleConfig } from '../../shared/contract/anomaly/detection';
 import type { AnomalyPipelineStatus, MetricSample } from '../../shared/contract/anomaly/pipeline';
@@ -14,7 +15,7 @@ import { eventually } from './eventually';
 import type { AdosStack } from './stack';
 import { PROJECT_ROOT } from './toolchain';
 
-const NAB = path.resolve(PROJECT_ROOT, '..', 'shared', 'data', 'nab');
+const NAB = loadNabDataDir();
 export const NAB_FILE = 'realAWSCloudwatch/ec2_cpu_utilization_825cc2.csv';
 
 function readSeries(): { samples: MetricSample[]; window: [number, number] } {

@@ -22,7 +22,7 @@ import { anomalyPipelineWorkflowId, anomalyMonitorWorkflowId } from '../../share
 import { createEnsemble, createGrouper } from '../../shared/node/anomaly/detection';
 import { ingestCsv, sampleLines } from '../../shared/node/anomaly/samples';
 import { listAnomalies } from '../../shared/node/anomaly/store';
-import { loadConfig, type AdosConfig } from '../../shared/node/config';
+import { loadConfig, loadNabDataDir, type AdosConfig } from '../../shared/node/config';
 import { migrateToLatest, openDatabase, type DatabaseHandle, type Db } from '../../shared/node/db';
 import { eventually } from '../helpers/eventually';
 import { startPostgresServer, type PostgresServer } from '../helpers/postgres-server';
@@ -33,7 +33,7 @@ import { PROJECT_ROOT } from '../helpers/toolchain';
 const suffix = Math.random().toString(36).slice(2, 8);
 const TENANT = `anom_${suffix}`;
 const METRIC = 'art_daily_jumpsup';
-const NAB_FILE = path.join(PROJECT_ROOT, '..', 'shared', 'data', 'nab', 'data', 'artificialWithAnomaly', `${METRIC}.csv`);
+const NAB_FILE = path.join(loadNabDataDir(), 'data', 'artificialWithAnomaly', `${METRIC}.csv`);
 const tmpDir = path.join(PROJECT_ROOT, '.ados', 'tmp', `anomaly-monitor-${process.pid}-${suffix}`);
 
 let temporalServer: TemporalServerProcess;

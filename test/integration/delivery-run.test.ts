@@ -304,6 +304,7 @@ describe.each(SCENARIOS)('delivery run end to end, workers as processes, on $nam
       [e.event, e.detail.environment ?? '', e.detail.taskId ?? ''].filter((part) => part !== '').join(' ');
     const expected = [
       'run.started',
+      'strategy.selected',
       ...ENVIRONMENTS.flatMap((environment) => [
         ...TASKS.flatMap((task) => [`task.running ${environment} ${task.id}`, `task.succeeded ${environment} ${task.id}`]),
         `environment.promoted ${environment}`,
@@ -316,6 +317,7 @@ describe.each(SCENARIOS)('delivery run end to end, workers as processes, on $nam
     // And in a sensible order: the gate sits between stage and prod.
     const seqOf = (description: string) => entries.find((e) => describeEntry(e) === description)!.seq;
     expect(seqOf('run.started')).toBe(1);
+    expect(seqOf('strategy.selected')).toBeLessThan(seqOf('task.running dev build-api'));
     expect(seqOf('run.finished')).toBe(entries.length);
     expect(seqOf('environment.promoted dev')).toBeLessThan(seqOf('task.running stage build-api'));
     expect(seqOf('environment.promoted stage')).toBeLessThan(seqOf('approval.requested'));

@@ -6,6 +6,7 @@
  * the investigator a recurring anomaly started.
  */
 import path from 'node:path';
+import { loadNabDataDir } from '../../shared/node/config';
 import { prepareAnomalyMonitor, startAnomalyMonitor, stopAnomalyMonitor } from '../../client/metrics';
 import { anomalyMonitorStatusQuery, type AnomalyMonitorRequest, type AnomalyMonitorResult } from '../../shared/contract/anomaly/monitor';
 import type { AnomalyFinding } from '../../shared/contract/anomaly/investigation';
@@ -13,7 +14,7 @@ import { ingestCsv } from '../../shared/node/anomaly/samples';
 import type { AdosStack } from '../helpers/stack';
 import { PROJECT_ROOT } from '../helpers/toolchain';
 
-const NAB_FILE = path.join(PROJECT_ROOT, '..', 'shared', 'data', 'nab', 'data', 'artificialWithAnomaly', 'art_daily_jumpsup.csv');
+const NAB_FILE = path.join(loadNabDataDir(), 'data', 'artificialWithAnomaly', 'art_daily_jumpsup.csv');
 const SERIES_SAMPLES = 4032;
 
 /** How an anomaly scenario ends: the monitor stopped, or the investigator recorded its finding. */

@@ -2,10 +2,11 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { loadNabDataDir } from '../../shared/node/config';
 import { InputValidationError } from '../../shared/contract/validation';
 import { parseSampleLine, sampleLines } from '../../shared/node/anomaly/samples';
 
-const NAB_FILE = path.join(__dirname, '..', '..', '..', 'shared', 'data', 'nab', 'data', 'artificialWithAnomaly', 'art_daily_jumpsup.csv');
+const NAB_FILE = path.join(loadNabDataDir(), 'data', 'artificialWithAnomaly', 'art_daily_jumpsup.csv');
 
 describe('parseSampleLine', () => {
   test("NAB's lines (no zone: UTC), ISO with a zone, quoted cells", () => {

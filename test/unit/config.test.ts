@@ -1,6 +1,6 @@
 import { homedir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { ConfigError, loadBenchConfig, loadConfig, webUiWorkflowUrl } from '../../shared/node/config';
+import { ConfigError, loadBenchConfig, loadConfig, loadNabDataDir, webUiWorkflowUrl } from '../../shared/node/config';
 
 function configError(env: Record<string, string | undefined>, load: (env: Record<string, string | undefined>) => unknown = loadConfig): ConfigError {
   try {
@@ -166,5 +166,25 @@ describe('loadBenchConfig', () => {
   it('is apart from the ADOS configuration: neither reads the other\'s variables', () => {
     expect(() => loadConfig({ ADOS_BENCH_REPEATS: 'seven' })).not.toThrow();
     expect(() => loadBenchConfig({ ADOS_EMBEDDED_DB_PORT: 'abc' })).not.toThrow();
+  });
+});
+
+describe('loadNabDataDir', () => {
+  const projectRoot = resolve(__dirname, '..', '..');
+
+  it('takes ADOS_NAB_DATA_DIR as given', () => {
+    expect(loadNabDataDir({ ADOS_NAB_DATA_DIR: 'data/nab' }, () => false)).toBe(resolve('data/nab'));
+  });
+
+  it('looks for shared/data/nab beside the project first, then in the directories above it', () => {
+    const beside = join(projectRoot, '..', 'shared', 'data', 'nab');
+    expect(loadNabDataDir({}, (p) => p === resolve(beside))).toBe(resolve(beside));
+    const above = join(projectRoot, '..', '..', 'shared', 'data', 'nab');
+    expect(loadNabDataDir({}, (p) => p === resolve(above))).toBe(resolve(above));
+  });
+
+  it('names ADOS_NAB_DATA_DIR when the data is nowhere', () => {
+    expect(() => loadNabDataDir({}, () => false)).toThrow(ConfigError);
+    expect(() => loadNabDataDir({}, () => false)).toThrow(/ADOS_NAB_DATA_DIR: unset.*set it to the NAB subset's directory/);
   });
 });

@@ -74,7 +74,7 @@ test('a capability that always fails walks retry → swap → mutate → human; 
   // The status says what the run waits for and how to answer; the strategy was re-planned; the search attribute is set.
   expect(waiting.tasks.dev?.story).toMatchObject({ state: 'escalated', rung: 'human' });
   expect(waiting.tasks.dev?.baseline).toMatchObject({ state: 'succeeded' });
-  expect(waiting.strategy).toEqual({ name: 'halved', maxParallel: 2 });
+  expect(waiting.strategy).toEqual({ name: 'halved', arm: 'as-planned', maxParallel: 2, retry: 'standard', rollout: 'sequential', variants: 'primary-first' });
   expect(waiting.waitingFor).toContain(`a resolution of task "story" in dev`);
   expect(waiting.waitingFor).toContain(`ados resolve ${workflowId} --task story --action retry|skip|abort --as <user>`);
   expect(await awaitingApproval(workflowId)).toBe(true);
@@ -167,7 +167,7 @@ test('a policy refusal skips straight to the human rung; a stray resolve is audi
     'non-retryable PolicyRefused on demo.text, not retried: task "story" (demo.text): refused by policy: the prompt contains denied term(s) "flakes" (input.denyTerms)',
   );
   expect(steps[1].reason).toMatch(/^a non-retryable error \(validation or policy refusal\) needs a person/);
-  expect(waiting.strategy).toEqual({ name: 'as-planned', maxParallel: 4 });
+  expect(waiting.strategy).toEqual({ name: 'as-planned', arm: 'as-planned', maxParallel: 4, retry: 'standard', rollout: 'sequential', variants: 'primary-first' });
 
   // By signal, a resolution that does not count is audited with its reason and changes nothing.
   await handle.signal(resolveSignal, { taskId: 'nope', action: 'skip', by: 'mallory' });

@@ -11,23 +11,29 @@ import type { Duration } from '@temporalio/common';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { Worker, type WorkflowBundle } from '@temporalio/worker';
 import { specOf, type CapabilityDefinition } from '../../activities/capabilities/define';
+import { FencedOutError, TaskEffects } from '../../activities/common/effects';
 import { createCapabilityActivities } from '../../activities';
 import { prepareTaskRuntime, resumeFromDatabase, startTaskRuntime } from '../../client/task-runtime';
 import { AdosStage } from '../../shared/contract/search-attributes';
 import { capabilityTaskQueue } from '../../shared/contract/task-queues';
+import { taskRuntimeWorkflowId } from '../../shared/contract/workflow-ids';
 import type { TaskRuntimeRequest } from '../../shared/contract/task-runtime/input';
 import {
+  blockTaskId,
   cancelSignal,
   extendBudgetUpdate,
   pauseSignal,
   resumeSignal,
   setParallelismUpdate,
+  TASK_RUNTIME_ENVIRONMENT,
   taskRuntimeProgressQuery,
   type TaskRuntimeProgress,
   type TaskRuntimeResult,
+  type TaskRuntimeState,
 } from '../../shared/contract/task-runtime/messages';
 import { createLogger } from '../../shared/node/logger';
-import { latestRuntimeCheckpoint, listDeadLetters, loadWorkItems } from '../../shared/node/task-runtime/store';
+import { latestRuntimeCheckpoint, listDeadLetters, loadWorkItems, saveRuntimeCheckpoint, settleBlockRange } from '../../shared/node/task-runtime/store';
+import { generationBase } from '../../workflows/task-runtime/runtime-rules';
 import flakyBatch from '../fixtures/plugins/task-runtime-flaky';
 import { bundleWorkflows, installQuietRuntime, startStack, type AdosStack } from '../helpers/stack';
 import { chainRuns, effectsPerItem, exactlyOnceProblems, writeWorkItems } from '../helpers/task-runtime';
@@ -281,6 +287,43 @@ test('a run whose history is spent while it settles a batch hands the split bloc
   await expectExactlyOnce(workflowId, 60, 30, failing);
   expect((await chainRuns(stack.client, workflowId, runId)).length).toBeGreaterThan(1);
   expect((await auditEvents(stack.db, workflowId)).map((e) => e.event)).toContain('batch-deferred');
+}, 120_000);
+
+test('terminated by hand while a sub-batch had not claimed its fence → resumed from the database: that attempt, waking late, is refused; every item once', async () => {
+  const taskId = freshTask('late-sub');
+  const task = { tenantId: 'acme', taskId };
+  await loadWorkItems(stack.db, task, writeWorkItems(10));
+  const input = prepareTaskRuntime(flakyRequest(taskId, { batchSize: 10, maxParallel: 1 }), undefined);
+  const workflowId = taskRuntimeWorkflowId('acme', taskId);
+  const key = (offset: number) => ({ workflowId, environment: TASK_RUNTIME_ENVIRONMENT, taskId: blockTaskId(0, offset) });
+  const logger = createLogger('late-sub', 'error');
+  // What the terminated run (chain index 0, checkpointed at cursor 0) left: its batch of block 0 effected items 1–7
+  // and failed at item 8; the settle moved block-0's fence, read 8–10 as open and scheduled item 8 alone (block-0+7,
+  // generation +3) and items 9–10 (block-0+8, generation +4), and neither had claimed its fence when it was terminated.
+  const base = generationBase(0);
+  const whole = await TaskEffects.claim(stack.db, key(0), { generation: base + 1, attempt: 2, worker: 'terminated' }, logger);
+  await whole.write(Array.from({ length: 7 }, (_, item) => ({ item, digest: `item-${item + 1}` })));
+  expect(await settleBlockRange(stack.db, task, { workflowId, block: 0, blockSize: 10, fromSeq: 1, toSeq: 10, seal: [0], generation: base + 2 })).toEqual({ open: [8, 9, 10], deadLettered: [] });
+  const state: TaskRuntimeState = {
+    chainIndex: 0, cursor: 0, processed: 0, deadLettered: 0, batches: 0, paused: false, cancelRequested: false, parallelism: 1,
+    budgetMs: 86_400_000, spentMs: 0, sessionStartedAt: new Date().toISOString(), doneAtSessionStart: 0, pausedMs: 0, auditSeq: 1,
+  };
+  await saveRuntimeCheckpoint(stack.db, task, { workflowId, runId: 'terminated-run', reason: 'interval', state, input });
+  const resumed = await resumeFromDatabase(stack.client, stack.config, stack.db, task);
+  const result = (await stack.client.workflow.getHandle(workflowId, resumed.runId).result()) as TaskRuntimeResult;
+  expect(result).toMatchObject({ outcome: 'completed', done: 10, processed: 10, deadLettered: 0 });
+  // The terminated run's sub-batch of items 9–10 wakes up now: its claim (or, had it got one, its writes) is refused.
+  const late = TaskEffects.claim(stack.db, key(8), { generation: base + 4, attempt: 1, worker: 'late' }, logger).then((effects) =>
+    effects.write([
+      { item: 0, digest: 'item-9' },
+      { item: 1, digest: 'item-10' },
+    ]),
+  );
+  await expect(late).rejects.toBeInstanceOf(FencedOutError);
+  await expectExactlyOnce(workflowId, 10, 10);
+  // The resumed session settled block 0 (it moved every key's fence) and ran items 8–10 under block-0+7.
+  const written = await stack.db.selectFrom('effects').select(['task_id', 'item']).where('workflow_id', '=', workflowId).orderBy('task_id').orderBy('item').execute();
+  expect(written.map((e) => `${e.task_id}/${e.item}`)).toEqual([...Array.from({ length: 7 }, (_, item) => `block-0/${item}`), 'block-0+7/0', 'block-0+7/1', 'block-0+7/2']);
 }, 120_000);
 
 test('dead letters are the failing items only, however many a batch has; `stop` ends the runtime as failed', async () => {

@@ -5,7 +5,6 @@ import {
   executeChild,
   log,
   proxyActivities,
-  proxyLocalActivities,
   setCurrentDetails,
   setHandler,
   upsertSearchAttributes,
@@ -34,8 +33,9 @@ import { AdosAwaitingApproval, AdosKind, AdosStage, AdosTenant } from '../../sha
 import { capabilityTaskQueue, controlTaskQueue } from '../../shared/contract/task-queues';
 import { formatIssues } from '../../shared/contract/validation';
 import { extractionWorkflowId } from '../../shared/contract/workflow-ids';
-import { ApprovalGate } from '../approval';
+import type { ApprovalGate } from '../approval';
 import { AuditTrail } from '../common/audit-trail';
+import { approvalGateFor, controlLocalActivities } from '../common/control-activities';
 import { sha256Hex } from '../common/signature';
 import { runTaskQueuePrefix } from '../common/task-queue';
 import { errorMessage } from '../dag';
@@ -76,16 +76,7 @@ class AnomalyPipeline {
   private readonly workflowId = workflowInfo().workflowId;
   private readonly prefix = runTaskQueuePrefix();
   /** The database's reads and writes, as local activities of the control worker, retried until they land. */
-  private readonly control = proxyLocalActivities<AuditActivities & PipelineControlActivities>({
-    startToCloseTimeout: '30s',
-    retry: { initialInterval: '1s', maximumInterval: '30s' },
-  });
-  /** What the approval gates' handlers write: ordinary activities (see deliveryRun for why). */
-  private readonly handlerWrites = proxyActivities<AuditActivities>({
-    taskQueue: controlTaskQueue(this.prefix),
-    startToCloseTimeout: '30s',
-    retry: { initialInterval: '1s', maximumInterval: '30s' },
-  });
+  private readonly control = controlLocalActivities<AuditActivities & PipelineControlActivities>();
   private readonly process = proxyActivities<PipelineProcessActivities>({
     taskQueue: capabilityTaskQueue(PROCESS_CAPABILITY, this.prefix),
     scheduleToStartTimeout: '5m',
@@ -301,17 +292,13 @@ class AnomalyPipeline {
   }
 
   private approvalGate(gate: string, policy: ApprovalPolicy): ApprovalGate {
-    return new ApprovalGate({
+    return approvalGateFor({
       gate,
       policy,
       requestedBy: this.input.requestedBy,
       stage: () => this.status.stage,
       audit: this.audit,
-      activities: {
-        recordAudit: this.control.recordAudit,
-        recordApprovalDecision: this.handlerWrites.recordApprovalDecision,
-        loadApproverKeys: this.handlerWrites.loadApproverKeys,
-      },
+      control: this.control,
       workflowId: this.workflowId,
       tenantId: this.input.tenantId,
       subject: async () => this.approvalSubject(gate),

@@ -4,8 +4,6 @@ import {
   condition,
   log,
   patched,
-  proxyActivities,
-  proxyLocalActivities,
   setHandler,
   upsertSearchAttributes,
   workflowInfo,
@@ -31,9 +29,9 @@ import { AdosAwaitingApproval, AdosKind, AdosStage, AdosTenant } from '../../sha
 import { RUNS_RESOURCE, type TenantGateClientActivities } from '../../shared/contract/tenancy/gate';
 import { tenantGateWorkflowId } from '../../shared/contract/workflow-ids';
 import { formatIssues } from '../../shared/contract/validation';
-import { controlTaskQueue } from '../../shared/contract/task-queues';
-import { ApprovalGate } from '../approval';
+import type { ApprovalGate } from '../approval';
 import { afterActivation, AuditTrail, EventSink } from '../common/audit-trail';
+import { approvalGateFor, controlLocalActivities, handlerWriteActivities } from '../common/control-activities';
 import { GovernanceGates } from '../common/governance';
 import { runTaskQueuePrefix } from '../common/task-queue';
 import { EscalationDesk } from './escalation-desk';
@@ -79,26 +77,10 @@ interface Ending {
 
 class DeliveryRunWorkflow {
   private readonly workflowId = workflowInfo().workflowId;
-  /**
-   * The run's control writes, as local activities: the control worker runs this workflow and the control activities
-   * alike, so a local activity saves a task-queue round trip per write (the routing-overhead benchmark measures it)
-   * and is recorded in the history as a marker. Database writes retry until the database is back: losing an audit
-   * entry is not an option.
-   */
-  private readonly control: DeliveryControlProxy = proxyLocalActivities<AuditActivities & DeliveryControlActivities & RoutingActivities>({
-    startToCloseTimeout: '30s',
-    retry: { initialInterval: '1s', maximumInterval: '30s' },
-  });
-  /**
-   * What signal and update handlers write (approval decisions, resolutions) goes through ordinary activities on the
-   * control queue instead: a local activity started by a handler can complete in the same workflow task as the main
-   * flow's, and replay then orders the update's completion differently from the history.
-   */
-  private readonly handlerWrites = proxyActivities<AuditActivities>({
-    taskQueue: controlTaskQueue(runTaskQueuePrefix()),
-    startToCloseTimeout: '30s',
-    retry: { initialInterval: '1s', maximumInterval: '30s' },
-  });
+  /** The run's control writes, as local activities (the routing-overhead benchmark measures the round trip saved). */
+  private readonly control: DeliveryControlProxy = controlLocalActivities<AuditActivities & DeliveryControlActivities & RoutingActivities>();
+  /** The escalation desk's resolutions are written from signal and update handlers. */
+  private readonly handlerWrites = handlerWriteActivities();
   private readonly audit: AuditTrail;
   private readonly status: DeliveryStatus;
   private readonly gate: ApprovalGate;
@@ -108,10 +90,7 @@ class DeliveryRunWorkflow {
   /** The bandit's choice for this run and the workflow time it was made (absent: runs from before the bandit). */
   private decision?: { chosen: StrategyDecision; at: number };
   /** Local like the other control calls; the reward retries until the database takes it (it is applied once). */
-  private readonly strategyActivities = proxyLocalActivities<StrategyClientActivities>({
-    startToCloseTimeout: '30s',
-    retry: { initialInterval: '1s', maximumInterval: '30s' },
-  });
+  private readonly strategyActivities = controlLocalActivities<StrategyClientActivities>();
 
   constructor(private readonly input: DeliveryRun) {
     this.audit = new AuditTrail(input.tenantId);
@@ -125,17 +104,13 @@ class DeliveryRunWorkflow {
       tasks: {},
     };
     // Handlers are set at the start, so a decision or a resolution sent early is answered (and audited) as such.
-    this.gate = new ApprovalGate({
+    this.gate = approvalGateFor({
       gate: 'prod',
       policy: input.environments.includes('prod') ? input.approval : undefined,
       requestedBy: input.requestedBy,
       stage: () => this.status.stage,
       audit: this.audit,
-      activities: {
-        recordAudit: this.control.recordAudit,
-        recordApprovalDecision: this.handlerWrites.recordApprovalDecision,
-        loadApproverKeys: this.handlerWrites.loadApproverKeys,
-      },
+      control: this.control,
       workflowId: this.workflowId,
       tenantId: input.tenantId,
       subject: () => this.control.deliveryApprovalSubject({ workflowId: this.workflowId, gate: 'prod', target: 'prod', plan: input.plan }),
@@ -160,10 +135,7 @@ class DeliveryRunWorkflow {
       humanTimeout: { text: humanTimeout, ms: durationToMs(humanTimeout) },
     };
     this.status.strategy = { ...this.ctx.strategy.current };
-    const gateActivities = proxyLocalActivities<TenantGateClientActivities>({
-      startToCloseTimeout: '30s',
-      retry: { initialInterval: '1s', maximumInterval: '30s' },
-    });
+    const gateActivities = controlLocalActivities<TenantGateClientActivities>();
     this.slots = new TenantSlots({ workflowId: this.workflowId, runId: workflowInfo().runId }, (request) =>
       gateActivities.requestTenantSlots({ tenantId: input.tenantId, taskQueuePrefix: this.ctx.prefix, request }),
     );
@@ -319,7 +291,7 @@ class DeliveryRunWorkflow {
   private async governPromotion(environment: Environment, started: Promise<void>): Promise<Pick<Ending, 'outcome' | 'reason'> | undefined> {
     await started;
     // The gates' reads (the clock among them) are local activities, like the run's other control reads.
-    const governance = proxyLocalActivities<GovernanceActivities>({ startToCloseTimeout: '30s', retry: { initialInterval: '1s', maximumInterval: '30s' } });
+    const governance = controlLocalActivities<GovernanceActivities>();
     const gates = new GovernanceGates({
       readContext: governance.readGovernanceContext,
       audit: async (event, detail) => this.ctx.sink.push({ kind: 'audit', ...this.audit.next(event), detail }),

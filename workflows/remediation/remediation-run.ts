@@ -1,4 +1,4 @@
-import { allHandlersFinished, ApplicationFailure, condition, log, proxyActivities, proxyLocalActivities, setHandler, upsertSearchAttributes, workflowInfo } from '@temporalio/workflow';
+import { allHandlersFinished, ApplicationFailure, condition, log, proxyActivities, setHandler, upsertSearchAttributes, workflowInfo } from '@temporalio/workflow';
 import type { AuditActivities } from '../../activities/common/audit-activities';
 import type { GovernanceActivities } from '../../activities/common/governance-activities';
 import type { RemediationControlActivities } from '../../activities/remediation/control-activities';
@@ -20,10 +20,11 @@ import {
   type RemediationStatus,
 } from '../../shared/contract/remediation/input';
 import { AdosAwaitingApproval, AdosKind, AdosStage, AdosTenant } from '../../shared/contract/search-attributes';
-import { capabilityTaskQueue, controlTaskQueue } from '../../shared/contract/task-queues';
+import { capabilityTaskQueue } from '../../shared/contract/task-queues';
 import { formatIssues } from '../../shared/contract/validation';
-import { ApprovalGate } from '../approval';
+import type { ApprovalGate } from '../approval';
 import { AuditTrail } from '../common/audit-trail';
+import { approvalGateFor, controlLocalActivities } from '../common/control-activities';
 import { GovernanceGates } from '../common/governance';
 import { sha256Hex } from '../common/signature';
 import { runTaskQueuePrefix } from '../common/task-queue';
@@ -55,16 +56,7 @@ class RemediationWorkflow {
   private readonly workflowId = workflowInfo().workflowId;
   private readonly prefix = runTaskQueuePrefix();
   /** Database writes and reads of the control plane, as local activities (as in deliveryRun), retried until they land. */
-  private readonly control = proxyLocalActivities<AuditActivities & GovernanceActivities & RemediationControlActivities>({
-    startToCloseTimeout: '30s',
-    retry: { initialInterval: '1s', maximumInterval: '30s' },
-  });
-  /** What the approval gate's handlers write: ordinary activities (see deliveryRun for why). */
-  private readonly handlerWrites = proxyActivities<AuditActivities>({
-    taskQueue: controlTaskQueue(this.prefix),
-    startToCloseTimeout: '30s',
-    retry: { initialInterval: '1s', maximumInterval: '30s' },
-  });
+  private readonly control = controlLocalActivities<AuditActivities & GovernanceActivities & RemediationControlActivities>();
   private readonly process = proxyActivities<RemediationProcessActivities>({
     taskQueue: capabilityTaskQueue(PROCESS_CAPABILITY, this.prefix),
     scheduleToStartTimeout: '5m',
@@ -102,17 +94,13 @@ class RemediationWorkflow {
       audit: (event, detail) => this.control.recordAudit({ ...this.audit.next(event), detail }),
     });
     // Registered at the start so an early decision is answered as such (workflows/approval.ts).
-    this.approvalGate = new ApprovalGate({
+    this.approvalGate = approvalGateFor({
       gate: 'remediation',
       policy: input.approval,
       requestedBy: input.requestedBy,
       stage: () => this.status.stage,
       audit: this.audit,
-      activities: {
-        recordAudit: this.control.recordAudit,
-        recordApprovalDecision: this.handlerWrites.recordApprovalDecision,
-        loadApproverKeys: this.handlerWrites.loadApproverKeys,
-      },
+      control: this.control,
       workflowId: this.workflowId,
       tenantId: input.tenantId,
       subject: async () => this.approvalSubject(),

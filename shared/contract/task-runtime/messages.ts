@@ -97,7 +97,8 @@ export interface TaskRuntimeState {
   /**
    * Blocks past the cursor whose batch was split (some items effected under sub-batch keys): scheduled again (by a
    * later run, or a session resumed from the database), such a block is settled from the database item by item,
-   * never re-run whole. Dropped once the cursor passes the block.
+   * never re-run whole. A session resumed from the database adds every block past its checkpoint that holds a fence
+   * (the terminated run may have split it without a checkpoint saying so). Dropped once the cursor passes the block.
    */
   splitBlocks?: number[];
 }

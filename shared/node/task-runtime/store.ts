@@ -291,11 +291,17 @@ export async function settleBlockRange(db: Db, task: TaskRef, request: SettleReq
   return { open: open.map((row) => row.seq).filter((seq) => !dead.has(seq)), deadLettered: [...dead] };
 }
 
-/** Blocks of a runtime from `fromBlock` on whose batch was split: a sub-batch key of theirs holds a fence. */
-export async function splitBlocksOf(db: Db, workflowId: string, fromBlock: number): Promise<number[]> {
+/**
+ * Blocks of a runtime from `fromBlock` on that hold a fence under any of their keys (`block-<n>` or a sub-batch's
+ * `block-<n>+<offset>`): an attempt or a settle reached them. A session resumed from the database settles these instead
+ * of running them whole, because a terminated run may have split one of them: the settle moved `block-<n>`'s fence
+ * before scheduling any sub-batch, so that fence is there even when no sub-batch has claimed its own yet, and settling
+ * moves the fence of every key of the block, so an attempt of the terminated run that claims or writes later is refused.
+ */
+export async function fencedBlocksOf(db: Db, workflowId: string, fromBlock: number): Promise<number[]> {
   const { rows } = await sql<{ block: number }>`
-    SELECT DISTINCT substring(task_id from '^block-([0-9]+)[+]')::integer AS block FROM task_fences
-    WHERE workflow_id = ${workflowId} AND environment = ${TASK_RUNTIME_ENVIRONMENT} AND task_id LIKE 'block-%+%'`.execute(db);
+    SELECT DISTINCT substring(task_id from '^block-([0-9]+)')::integer AS block FROM task_fences
+    WHERE workflow_id = ${workflowId} AND environment = ${TASK_RUNTIME_ENVIRONMENT} AND task_id LIKE 'block-%'`.execute(db);
   return rows.map((row) => row.block).filter((block) => block >= fromBlock).sort((a, b) => a - b);
 }
 

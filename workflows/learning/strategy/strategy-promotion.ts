@@ -1,4 +1,4 @@
-import { allHandlersFinished, ApplicationFailure, condition, proxyActivities, proxyLocalActivities, setHandler, sleep, upsertSearchAttributes, workflowInfo } from '@temporalio/workflow';
+import { allHandlersFinished, ApplicationFailure, condition, setHandler, sleep, upsertSearchAttributes, workflowInfo } from '@temporalio/workflow';
 import type { AuditActivities } from '../../../activities/common/audit-activities';
 import type { ApprovalSubject } from '../../../shared/contract/approval';
 import { canonicalJson } from '../../../shared/contract/canonical';
@@ -15,12 +15,11 @@ import {
   type StrategyPromotionStatus,
 } from '../../../shared/contract/learning/strategy/promotion';
 import { AdosAwaitingApproval, AdosKind, AdosStage, AdosTenant } from '../../../shared/contract/search-attributes';
-import { controlTaskQueue } from '../../../shared/contract/task-queues';
 import { formatIssues, issuesFromZod } from '../../../shared/contract/validation';
-import { ApprovalGate } from '../../approval';
+import type { ApprovalGate } from '../../approval';
 import { AuditTrail } from '../../common/audit-trail';
+import { approvalGateFor, controlLocalActivities } from '../../common/control-activities';
 import { sha256Hex } from '../../common/signature';
-import { runTaskQueuePrefix } from '../../common/task-queue';
 
 /**
  * Promotes a tenant's shadow strategy model to live (README, "Strategy learning"): its off-policy estimate must beat
@@ -41,33 +40,20 @@ function validated(input: StrategyPromotionInput): StrategyPromotion {
 class StrategyPromotionWorkflow {
   private readonly workflowId = workflowInfo().workflowId;
   /** Control writes and reads as local activities, retried until they land (as in deliveryRun). */
-  private readonly control = proxyLocalActivities<AuditActivities & StrategyPromotionActivities>({
-    startToCloseTimeout: '30s',
-    retry: { initialInterval: '1s', maximumInterval: '30s' },
-  });
-  /** What the approval gate's handlers write: ordinary activities (see deliveryRun for why). */
-  private readonly handlerWrites = proxyActivities<AuditActivities>({
-    taskQueue: controlTaskQueue(runTaskQueuePrefix()),
-    startToCloseTimeout: '30s',
-    retry: { initialInterval: '1s', maximumInterval: '30s' },
-  });
+  private readonly control = controlLocalActivities<AuditActivities & StrategyPromotionActivities>();
   private readonly audit: AuditTrail;
   private readonly gate: ApprovalGate;
   private readonly status: StrategyPromotionStatus = { stage: 'evaluating' };
 
   constructor(private readonly input: StrategyPromotion) {
     this.audit = new AuditTrail(input.tenantId);
-    this.gate = new ApprovalGate({
+    this.gate = approvalGateFor({
       gate: 'strategy-promotion',
       policy: input.approval,
       requestedBy: input.requestedBy,
       stage: () => this.status.stage,
       audit: this.audit,
-      activities: {
-        recordAudit: this.control.recordAudit,
-        recordApprovalDecision: this.handlerWrites.recordApprovalDecision,
-        loadApproverKeys: this.handlerWrites.loadApproverKeys,
-      },
+      control: this.control,
       workflowId: this.workflowId,
       tenantId: input.tenantId,
       subject: async () => this.subject(),

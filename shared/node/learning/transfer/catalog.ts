@@ -2,22 +2,15 @@
 import { resolve } from 'node:path';
 import { z } from 'zod';
 import type { TransferDomainName } from '../../../contract/learning/transfer/input';
-import { ConfigError } from '../../config';
+import { ConfigError, loadNabDataDir } from '../../config';
 import { nabDomain } from './nab-domains';
 import { syntheticDomain, type DomainData } from './synthetic';
 
 /** The base truth's seed, shared by the synthetic base and every domain derived from it. */
 const BASE_SEED = 1515;
 
-/** Where the NAB subset is read from: ADOS_NAB_DIR, else ../shared/data/nab beside the project. */
-export function nabDirectory(env: Record<string, string | undefined> = process.env): string {
-  const parsed = z.object({ ADOS_NAB_DIR: z.string().min(1, 'must be a directory holding data/ and labels/ of NAB').optional() }).safeParse(env);
-  if (!parsed.success) throw new ConfigError(parsed.error.issues.map((i) => `ADOS_NAB_DIR: ${i.message}`));
-  return resolve(parsed.data.ADOS_NAB_DIR ?? resolve(__dirname, '..', '..', '..', '..', '..', 'shared', 'data', 'nab'));
-}
-
 /** Builds the named domain's rows (deterministic: the same name gives the same rows). */
-export function buildDomain(name: TransferDomainName, nabDir = nabDirectory()): DomainData {
+export function buildDomain(name: TransferDomainName, nabDir = loadNabDataDir()): DomainData {
   switch (name) {
     case 'synthetic-base':
       return syntheticDomain({ name, relation: 'base', baseSeed: BASE_SEED, seed: 11, rows: 3000, holdoutFraction: 0.3 });
