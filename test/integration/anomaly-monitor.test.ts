@@ -150,11 +150,13 @@ test('a monitor survives a SIGKILL of its worker: every sample scored once, the 
     const actionOf: Record<string, string> = { known: 'notify', false_positive: 'record', novel: 'investigate', unknown: 'pipeline', transient: 'record' };
     expect(recorded.filter((a) => a.class === null || a.action !== actionOf[a.class])).toEqual([]);
     const workflowId = anomalyMonitorWorkflowId(TENANT, METRIC);
-    const { status: state } = await eventually('the status query after the last interval', 15_000, async () => {
+    // The database holds a class as soon as the classifying activity commits; the workflow counts it when that
+    // activity's result reaches it, a moment later: wait for the count, which fails if one is never counted.
+    const classifiedCount = (classified: Record<string, number>) => Object.values(classified).reduce((a, b) => a + b, 0);
+    await eventually(`the status query counts all ${expected.length} anomalies classified`, 30_000, async () => {
       const answer = await getMonitorStatus(client, workflowId);
-      return answer.status?.samplesScored === 4032 ? answer : undefined;
+      return answer.status?.samplesScored === 4032 && classifiedCount(answer.status.classified) === expected.length ? answer : undefined;
     });
-    expect(Object.values(state!.classified).reduce((a, b) => a + b, 0)).toBe(expected.length);
     await stopAnomalyMonitor(client, workflowId, 'test');
     const result = await client.workflow.getHandle(workflowId).result();
     expect(result).toMatchObject({ outcome: 'stopped', samplesScored: 4032 });
