@@ -5,7 +5,7 @@
  * new keys; items are read back by range.
  */
 import type { DatabaseHandle } from '../../shared/node/db';
-import { itemCount, loadWorkItems, readWorkItems } from '../../shared/node/task-runtime/store';
+import { itemCount, loadWorkItems, readWorkItems, settleBlockRange } from '../../shared/node/task-runtime/store';
 import { startMigratedDatabase, type MigratedDatabase } from '../helpers/migrated-database';
 import { writeWorkItems } from '../helpers/task-runtime';
 
@@ -58,4 +58,17 @@ test('a missing file is refused naming --file', async () => {
   const run = await ados(['runtime', 'load', '--task', 'none', '--file', '/nonexistent/items.ndjson']);
   expect(run.code).toBe(2);
   expect(run.stderr).toContain('--file: cannot read: ENOENT');
+});
+
+test('a stale settle (a terminated run\'s, still running after a resume moved the fences past it) writes no dead letter', async () => {
+  const task = { tenantId: 'acme', taskId: 'stale-settle' };
+  const range = { workflowId: 'runtime-acme-stale-settle', block: 0, blockSize: 10, fromSeq: 8, toSeq: 8 };
+  const deadLetter = { attempts: 2, error: 'item 8 failed' };
+  // The resumed session seals the block's keys at generation 5 first; the terminated run's settle comes late, at 3.
+  expect(await settleBlockRange(database.db, task, { ...range, seal: 'all', generation: 5 })).toEqual({ open: [8], deadLettered: [] });
+  expect(await settleBlockRange(database.db, task, { ...range, seal: [0, 7], generation: 3, deadLetter })).toEqual({ open: [8], deadLettered: [] });
+  // The current session's own settle does dead-letter the item, once.
+  expect(await settleBlockRange(database.db, task, { ...range, seal: [0, 7], generation: 5, deadLetter })).toEqual({ open: [], deadLettered: [8] });
+  const letters = await database.db.selectFrom('task_runtime_dead_letters').select('seq').where('task_id', '=', 'stale-settle').execute();
+  expect(letters).toEqual([{ seq: 8 }]);
 });

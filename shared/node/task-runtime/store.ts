@@ -248,8 +248,10 @@ const SEAL_WORKER = 'task-runtime settle';
  * Settles a range of a block after a sub-batch failed past its retries: first moves the fences of the sealed keys to
  * `(generation, 0)`, which no attempt holds, so no attempt of them (a zombie of a crashed worker included) writes from
  * here on; then reads which items of the range have no effect under any of the block's keys (effect `i` under
- * `block-<n>+<offset>` is item `offset + i`) and, when asked, dead-letters those, each once. After the fence moved,
- * the answer is final: the workflow runs the open items again under keys no earlier attempt holds.
+ * `block-<n>+<offset>` is item `offset + i`) and, when asked, dead-letters those, each once, unless a newer session
+ * has moved a sealed fence past this generation meanwhile (the settle of a terminated run, still running, writes no
+ * dead letter for an item the resumed run may effect). After the fence moved, the answer is final: the workflow runs
+ * the open items again under keys no earlier attempt holds.
  */
 export async function settleBlockRange(db: Db, task: TaskRef, request: SettleRequest): Promise<SettledRange> {
   const blockStart = request.block * request.blockSize + 1;
@@ -281,6 +283,11 @@ export async function settleBlockRange(db: Db, task: TaskRef, request: SettleReq
              ${request.deadLetter.attempts}, ${request.deadLetter.error.slice(0, 2000)}
       FROM unnest(${open.map((row) => row.seq)}::integer[]) AS s(seq)
       LEFT JOIN task_runtime_items i ON i.tenant_id = ${task.tenantId} AND i.task_id = ${task.taskId} AND i.seq = s.seq
+      -- A newer session (a resume after a termination) moved a fence past this settle's: its answer is stale.
+      WHERE NOT EXISTS (
+        SELECT 1 FROM task_fences f
+        WHERE f.workflow_id = ${request.workflowId} AND f.environment = ${TASK_RUNTIME_ENVIRONMENT}
+          AND f.task_id = ANY(${keys(sealed)}::text[]) AND (f.generation, f.attempt) > (${request.generation}::integer, 0))
       ON CONFLICT (tenant_id, task_id, seq) DO NOTHING`.execute(db);
   }
   const { rows: letters } = await sql<{ seq: number }>`
