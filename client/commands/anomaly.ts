@@ -5,21 +5,12 @@ import { loadConfig } from '../../shared/node/config';
 import type { Db } from '../../shared/node/db';
 import { anomalyDetailText, anomalyLine, getAnomaly, listAnomalies, recordFalsePositive } from '../anomaly';
 import { checkedPipelineId } from '../anomaly-pipeline';
-import { openCliDatabase } from '../common/database';
+import { withCliDatabase } from '../common/database';
 import { scopedTenant, TENANT_OPTION_HELP } from '../common/tenant-scope';
 import { checkedMetric } from '../metrics';
 import { emit } from '../output';
 import { addDecisionCommand } from './approve';
 
-/** Runs `fn` on the database (DATABASE_URL), closed after it. */
-async function withDatabase<T>(why: string, fn: (db: Db) => Promise<T>): Promise<T> {
-  const database = await openCliDatabase(loadConfig(), why);
-  try {
-    return await fn(database.db);
-  } finally {
-    await database.close();
-  }
-}
 
 /** `ados anomaly list|show|feedback|approve|reject`. */
 export function registerAnomalyCommands(program: Command): Command {
@@ -38,7 +29,7 @@ export function registerAnomalyCommands(program: Command): Command {
     .action(async (opts: { tenant?: string; metric?: string; limit?: number; json?: boolean }) => {
       const tenantId = scopedTenant(opts.tenant);
       const metric = opts.metric === undefined ? undefined : checkedMetric(opts.metric);
-      const anomalies = await withDatabase('`ados anomaly list`', (db) => listAnomalies(db, tenantId, { ...(metric ? { metric } : {}), ...(opts.limit ? { limit: opts.limit } : {}) }));
+      const anomalies = await withCliDatabase('`ados anomaly list`', (db) => listAnomalies(db, tenantId, { ...(metric ? { metric } : {}), ...(opts.limit ? { limit: opts.limit } : {}) }));
       emit(!!opts.json, anomalies, () => (anomalies.length === 0 ? `no anomalies of tenant ${tenantId}${metric ? ` on ${metric}` : ''}` : anomalies.map(anomalyLine).join('\n')));
     });
 
@@ -50,7 +41,7 @@ export function registerAnomalyCommands(program: Command): Command {
     .option('--json', 'print JSON')
     .action(async (id: string, opts: { tenant?: string; json?: boolean }) => {
       const tenantId = scopedTenant(opts.tenant);
-      const detail = await withDatabase('`ados anomaly show`', (db) => getAnomaly(db, tenantId, id));
+      const detail = await withCliDatabase('`ados anomaly show`', (db) => getAnomaly(db, tenantId, id));
       emit(!!opts.json, detail, () => anomalyDetailText(detail));
     });
 
@@ -66,7 +57,7 @@ export function registerAnomalyCommands(program: Command): Command {
     .action(async (id: string, opts: { tenant?: string; falsePositive?: boolean; note?: string; by?: string; json?: boolean }) => {
       const tenantId = scopedTenant(opts.tenant);
       if (!opts.falsePositive) throw new InputValidationError('option', [{ path: '--false-positive', message: 'say what the feedback is: --false-positive' }]);
-      const report = await withDatabase('`ados anomaly feedback`', (db) => recordFalsePositive(db, tenantId, id, opts.by ?? userInfo().username, opts.note));
+      const report = await withCliDatabase('`ados anomaly feedback`', (db) => recordFalsePositive(db, tenantId, id, opts.by ?? userInfo().username, opts.note));
       emit(!!opts.json, report, () =>
         report.recorded
           ? `recorded ${id} as a false positive; ${report.metric}'s threshold ${report.thresholdBefore} → ${report.thresholdAfter} (its monitor uses it from its next interval)`

@@ -12,7 +12,7 @@ import { InputValidationError, issuesFromZod, type ValidationIssue } from '../..
 import { loadConfig } from '../../shared/node/config';
 import type { Db } from '../../shared/node/db';
 import { governanceOverrides, setGovernanceOverrides } from '../../shared/node/governance/store';
-import { openCliDatabase } from '../common/database';
+import { withCliDatabase } from '../common/database';
 import { scopedTenant, TENANT_OPTION_HELP } from '../common/tenant-scope';
 import { emit } from '../output';
 
@@ -100,14 +100,6 @@ export function overridesFromFlags(raw: OverrideFlags, current: GovernanceOverri
   return checked.data;
 }
 
-async function withDatabase<T>(fn: (db: Db) => Promise<T>): Promise<T> {
-  const database = await openCliDatabase(loadConfig(), 'ados governance');
-  try {
-    return await fn(database.db);
-  } finally {
-    await database.close();
-  }
-}
 
 function policyText(tenantId: string, overrides: GovernanceOverrides): string {
   const policy = resolvePolicy(overrides);
@@ -134,7 +126,7 @@ export function registerGovernanceCommands(program: Command): void {
     .option('--json', 'print JSON')
     .action(async (flags: { tenant?: string; json?: boolean }) => {
       const tenantId = scopedTenant(flags.tenant);
-      const overrides = await withDatabase((db) => governanceOverrides(db, tenantId));
+      const overrides = await withCliDatabase('ados governance', (db) => governanceOverrides(db, tenantId));
       emit(!!flags.json, { tenantId, overrides, policy: resolvePolicy(overrides) }, () => policyText(tenantId, overrides));
     });
 
@@ -152,7 +144,7 @@ export function registerGovernanceCommands(program: Command): void {
     .action(async (flags: OverrideFlags & { tenant?: string; json?: boolean }) => {
       const tenantId = scopedTenant(flags.tenant);
       const { tenant: _tenant, json, ...overrideFlags } = flags;
-      const stored = await withDatabase(async (db) => setGovernanceOverrides(db, tenantId, overridesFromFlags(overrideFlags, await governanceOverrides(db, tenantId))));
+      const stored = await withCliDatabase('ados governance', async (db) => setGovernanceOverrides(db, tenantId, overridesFromFlags(overrideFlags, await governanceOverrides(db, tenantId))));
       emit(!!json, { tenantId, overrides: stored, policy: resolvePolicy(stored) }, () => policyText(tenantId, stored));
     });
 
@@ -163,7 +155,7 @@ export function registerGovernanceCommands(program: Command): void {
     .option('--json', 'print JSON')
     .action(async (flags: { tenant?: string; json?: boolean }) => {
       const tenantId = scopedTenant(flags.tenant);
-      const stored = await withDatabase((db) => setGovernanceOverrides(db, tenantId, {}));
+      const stored = await withCliDatabase('ados governance', (db) => setGovernanceOverrides(db, tenantId, {}));
       emit(!!flags.json, { tenantId, overrides: stored, policy: resolvePolicy(stored) }, () => policyText(tenantId, stored));
     });
 

@@ -1,5 +1,5 @@
-import type { AdosConfig } from '../../shared/node/config';
-import { openDatabase, type DatabaseHandle } from '../../shared/node/db';
+import { loadConfig, type AdosConfig } from '../../shared/node/config';
+import { openDatabase, type DatabaseHandle, type Db } from '../../shared/node/db';
 import { InputValidationError } from '../../shared/contract/validation';
 
 /** Opens the database for a CLI command that reads or writes PostgreSQL; `why` names the command in the error. */
@@ -10,4 +10,14 @@ export async function openCliDatabase(cfg: AdosConfig, why: string): Promise<Dat
     ]);
   }
   return openDatabase(cfg.databaseUrl, { poolSize: 2 });
+}
+
+/** Runs `fn` on the database of the CLI's configuration (DATABASE_URL), closed after it; `why` names the command. */
+export async function withCliDatabase<T>(why: string, fn: (db: Db) => Promise<T>, cfg: AdosConfig = loadConfig()): Promise<T> {
+  const database = await openCliDatabase(cfg, why);
+  try {
+    return await fn(database.db);
+  } finally {
+    await database.close();
+  }
 }

@@ -14,16 +14,8 @@ import type { Db } from '../../shared/node/db';
 import { banditReport, simulateStrategies, trainShadowModel, type SimulationReport } from '../../shared/node/learning/strategy/service';
 import { loadSettings, saveSettings } from '../../shared/node/learning/strategy/store';
 import type { strategyPromotion } from '../../workflows/learning/strategy/strategy-promotion';
-import { openCliDatabase } from '../common/database';
+import { withCliDatabase } from '../common/database';
 
-async function withDatabase<T>(why: string, fn: (db: Db) => Promise<T>): Promise<T> {
-  const database = await openCliDatabase(loadConfig(), why);
-  try {
-    return await fn(database.db);
-  } finally {
-    await database.close();
-  }
-}
 
 /**
  * Parses `--context type=deploy,complexity=high,risk=medium,maxCost=50[,at=<ISO time>]` (missing keys: build, low,
@@ -50,17 +42,17 @@ export function parseContextFlag(text: string): { goal: Goal; at: Date } {
 /** `ados learn show`: the tenant's arms, pulls, mean rewards and, with a context, current scores. */
 export function showStrategies(tenantId: string, context?: string) {
   const parsed = context === undefined ? undefined : parseContextFlag(context);
-  return withDatabase('ados learn show', (db) => banditReport(db, tenantId, parsed));
+  return withCliDatabase('ados learn show', (db) => banditReport(db, tenantId, parsed));
 }
 
 /** `ados learn simulate` / `compare`: IPS and DR estimates of always playing each strategy. */
 export function estimateStrategies(tenantId: string, strategies: string[]): Promise<SimulationReport[]> {
-  return withDatabase('ados learn simulate', (db) => simulateStrategies(db, tenantId, strategies));
+  return withCliDatabase('ados learn simulate', (db) => simulateStrategies(db, tenantId, strategies));
 }
 
 /** `ados learn configure`: changes the given settings, keeps the others. */
 export function configureStrategies(tenantId: string, patch: Partial<StrategySettings>): Promise<StrategySettings> {
-  return withDatabase('ados learn configure', async (db) => {
+  return withCliDatabase('ados learn configure', async (db) => {
     const parsed = strategySettingsSchema.safeParse({ ...(await loadSettings(db, tenantId)), ...patch });
     if (!parsed.success) throw new InputValidationError('strategy settings', issuesFromZod(parsed.error));
     await saveSettings(db, tenantId, parsed.data);
@@ -70,7 +62,7 @@ export function configureStrategies(tenantId: string, patch: Partial<StrategySet
 
 /** `ados learn train`: trains the tenant's shadow model on its rewarded runs. */
 export function trainShadow(tenantId: string) {
-  return withDatabase('ados learn train', (db) => trainShadowModel(db, tenantId));
+  return withCliDatabase('ados learn train', (db) => trainShadowModel(db, tenantId));
 }
 
 /** A promotion request, validated before anything connects (the workflow validates it again). */
