@@ -15,6 +15,7 @@ import { ScrapeRefusedError, scrapeSeries } from '../../shared/node/anomaly/prom
 import { insertSamples, readSamplesAfter, type MetricRef } from '../../shared/node/anomaly/samples';
 import {
   anomaliesToClassify,
+  classifiedByMonitor,
   commitInterval,
   currentThreshold,
   loadCheckpoint,
@@ -46,6 +47,8 @@ export interface ScoredInterval {
   threshold: number;
   /** Every anomaly of the metric detected and not yet classified (this interval's and any left over). */
   toClassify: AnomalyToClassify[];
+  /** The monitor's tally of classified anomalies per class, as the database holds it before this interval's. */
+  classified: Record<AnomalyClass, number>;
 }
 
 export interface ClassifiedRequest extends ClassificationRecord {
@@ -123,6 +126,7 @@ export function createAnomalyMonitorActivities(db: Db, logger: Logger = createLo
         ...(lastTs !== undefined ? { lastTs: new Date(lastTs).toISOString() } : {}),
         threshold,
         toClassify: await anomaliesToClassify(db, ref, durationToMs(input.novelWindow)),
+        classified: await classifiedByMonitor(db, workflowId),
       };
     },
 

@@ -150,8 +150,8 @@ test('a monitor survives a SIGKILL of its worker: every sample scored once, the 
     const actionOf: Record<string, string> = { known: 'notify', false_positive: 'record', novel: 'investigate', unknown: 'pipeline', transient: 'record' };
     expect(recorded.filter((a) => a.class === null || a.action !== actionOf[a.class])).toEqual([]);
     const workflowId = anomalyMonitorWorkflowId(TENANT, METRIC);
-    // The database holds a class as soon as the classifying activity commits; the workflow counts it when that
-    // activity's result reaches it, a moment later: wait for the count, which fails if one is never counted.
+    // The status takes its tally from the database each interval (so a class the killed worker committed, which no
+    // retry returns again, is counted too): wait for the next interval's count, which fails if one is never counted.
     const classifiedCount = (classified: Record<string, number>) => Object.values(classified).reduce((a, b) => a + b, 0);
     await eventually(`the status query counts all ${expected.length} anomalies classified`, 30_000, async () => {
       const answer = await getMonitorStatus(client, workflowId);

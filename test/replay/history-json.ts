@@ -27,9 +27,7 @@ let fallback: { protojson: ProtoJson; historyType: Type } | undefined;
 function protoOwnProtobuf() {
   if (!fallback) {
     const protoDir = path.dirname(require.resolve('@temporalio/proto/package.json'));
-    // eslint-disable-next-line @typescript-eslint/no-require-imports
     const protojson = require(require.resolve('protobufjs/ext/protojson', { paths: [protoDir] })) as ProtoJson;
-    // eslint-disable-next-line @typescript-eslint/no-require-imports
     const root = require('@temporalio/proto') as { lookupType(name: string): Type };
     fallback = { protojson, historyType: root.lookupType('temporal.api.history.v1.History') };
   }

@@ -126,6 +126,8 @@ class AnomalyMonitor {
     this.state.samplesScored = scored.samplesScored;
     this.state.threshold = scored.threshold;
     if (scored.lastTs) this.state.lastTs = scored.lastTs;
+    // The database's tally: it holds a class a crashed attempt committed, which no retry returns as still to classify.
+    if (scored.classified) this.state.classified = { ...noneClassified(), ...scored.classified };
     if (scored.toClassify.length > 0) {
       this.setStage('classifying');
       for (const item of scored.toClassify) await this.act(item);

@@ -5,6 +5,7 @@
  */
 import { type Selectable, sql } from 'kysely';
 import {
+  noneClassified,
   thresholdAfterFalsePositive,
   type AnomalyAction,
   type AnomalyClass,
@@ -135,6 +136,24 @@ export async function anomaliesToClassify(db: Db, ref: MetricRef, novelWindowMs:
     ORDER BY a.start_ts
     LIMIT ${limit}`.execute(db);
   return rows.map((row) => ({ anomaly: anomalyOf(row), seenBefore: row.seen_before, knownSignature: row.known, falsePositiveSignature: row.false_positive }));
+}
+
+/**
+ * How many anomalies a monitor has classified, per class, as the database holds them. The monitor's status takes its
+ * tally from here each interval, so a class a crashed attempt committed (and no retry returns as still to classify)
+ * is counted all the same.
+ */
+export async function classifiedByMonitor(db: Db, monitorWorkflowId: string): Promise<Record<AnomalyClass, number>> {
+  const rows = await db
+    .selectFrom('anomalies')
+    .select(['class', (eb) => eb.fn.countAll<string>().as('n')])
+    .where('monitor_workflow_id', '=', monitorWorkflowId)
+    .where('status', '=', 'classified')
+    .groupBy('class')
+    .execute();
+  const tally = noneClassified();
+  for (const row of rows) if (row.class && row.class in tally) tally[row.class as AnomalyClass] = Number(row.n);
+  return tally;
 }
 
 export interface ClassificationRecord {
