@@ -1,8 +1,8 @@
 /** The typed client API for remediation runs (README, "Remediation"); `ados incident` is a thin layer over it. */
 import { type Client, WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError } from '@temporalio/client';
 import {
-  proposedAction,
   remediationStatusQuery,
+  remediationSummary,
   validateRemediationInput,
   type Remediation,
   type RemediationResult,
@@ -11,9 +11,15 @@ import {
 import { AdosAwaitingApproval, AdosKind, AdosStage, AdosTenant } from '../shared/contract/search-attributes';
 import { controlTaskQueue } from '../shared/contract/task-queues';
 import { InputValidationError } from '../shared/contract/validation';
-import { remediationWorkflowId } from '../shared/contract/workflow-ids';
+import {
+  healthWatchStatusQuery,
+  stopHealthWatchSignal,
+  validateHealthWatchInput,
+  type HealthWatchStatus,
+} from '../shared/contract/remediation/health-watch';
+import { healthWatchWorkflowId, remediationWorkflowId } from '../shared/contract/workflow-ids';
 import { type AdosConfig, webUiWorkflowUrl } from '../shared/node/config';
-import type { remediationRun } from '../workflows/remediation';
+import type { healthWatch, remediationRun } from '../workflows/remediation';
 import { RunNotFoundError } from './common/run-errors';
 
 /** A remediation just started: its workflow ID, first run ID and Web UI link. */
@@ -21,18 +27,6 @@ export interface StartedRemediation {
   workflowId: string;
   runId: string;
   webUrl: string;
-}
-
-/** The Web UI's one-line summary ("acme: crash of api in stage (confidence 0.9) → restart") and the evidence. */
-export function remediationSummary(incident: Remediation): { staticSummary: string; staticDetails: string } {
-  return {
-    staticSummary: `${incident.tenantId}: ${incident.kind} of ${incident.service} in ${incident.environment} (confidence ${incident.confidence}) → ${proposedAction(incident)}`,
-    staticDetails: [
-      `Opened by ${incident.requestedBy} (${incident.source}) at ${incident.openedAt}.`,
-      ...incident.evidence.map((e) => `- ${e}`),
-      ...incident.signals.map((s) => `- signal from ${s.source}: ${s.kind}`),
-    ].join('\n'),
-  };
 }
 
 /**
@@ -91,4 +85,70 @@ export function formatRemediation(result: RemediationResult): string {
   if (result.effect?.pid) lines.push(`  pid ${result.effect.previousPid ?? '-'} → ${result.effect.pid}${result.effect.url ? ` on ${result.effect.url}` : ''}`);
   if (result.effect?.replicas) lines.push(`  ${result.effect.replicas.length} processes: ${result.effect.replicas.map((r) => `pid ${r.pid} on :${r.privatePort}`).join(', ')}`);
   return lines.join('\n');
+}
+
+/** A health watch started (or found already watching): its workflow ID and Web UI link. */
+export interface StartedHealthWatch {
+  workflowId: string;
+  webUrl: string;
+  alreadyWatching: boolean;
+}
+
+/**
+ * Starts the health watch of a service in an environment (`health-watch-<tenant>-<service>-<env>`), validated first
+ * (refused naming the field). A watch already running for it is left as it is and reported as such.
+ */
+export async function startHealthWatch(client: Client, config: AdosConfig, raw: Record<string, unknown>): Promise<StartedHealthWatch> {
+  const checked = validateHealthWatchInput(raw);
+  if (!checked.ok) throw new InputValidationError('health watch', checked.issues);
+  const watch = checked.value;
+  const workflowId = healthWatchWorkflowId(watch.tenantId, watch.service, watch.environment);
+  const webUrl = webUiWorkflowUrl(config, workflowId);
+  try {
+    await client.workflow.start<typeof healthWatch>('healthWatch', {
+      taskQueue: controlTaskQueue(config.taskQueuePrefix),
+      workflowId,
+      args: [watch],
+      staticSummary: `${watch.tenantId}: health watch of ${watch.service} in ${watch.environment}, every ${watch.interval}; an incident after ${watch.failuresToOpen} failed checks in a row`,
+      typedSearchAttributes: [
+        { key: AdosTenant, value: watch.tenantId },
+        { key: AdosKind, value: 'remediation' },
+        { key: AdosStage, value: 'watching' },
+        { key: AdosAwaitingApproval, value: false },
+      ],
+    });
+    return { workflowId, webUrl, alreadyWatching: false };
+  } catch (error) {
+    if (error instanceof WorkflowExecutionAlreadyStartedError) return { workflowId, webUrl, alreadyWatching: true };
+    throw error;
+  }
+}
+
+export async function getHealthWatchStatus(client: Client, workflowId: string): Promise<HealthWatchStatus> {
+  try {
+    return await client.workflow.getHandle(workflowId).query(healthWatchStatusQuery);
+  } catch (error) {
+    if (error instanceof WorkflowNotFoundError) throw new RunNotFoundError(workflowId);
+    throw error;
+  }
+}
+
+/** Asks a watch to stop (a check or remediation in progress finishes first). */
+export async function stopHealthWatch(client: Client, workflowId: string, by: string, reason?: string): Promise<void> {
+  try {
+    await client.workflow.getHandle(workflowId).signal(stopHealthWatchSignal, { by, ...(reason ? { reason } : {}) });
+  } catch (error) {
+    if (error instanceof WorkflowNotFoundError) throw new RunNotFoundError(workflowId);
+    throw error;
+  }
+}
+
+/** A watch's status on one line, for people. */
+export function formatHealthWatch(status: HealthWatchStatus): string {
+  const last = status.lastCheck;
+  return [
+    `${status.workflowId}  ${status.stage}  ${status.checks} check(s)  ${status.consecutiveFailures} failure(s) in a row`,
+    last ? `last check ${last.at}: ${last.healthy ? 'healthy' : 'failed'} (${last.detail}) on ${last.url}` : 'no check yet',
+    ...status.incidents.map((id) => `incident: ${id}`),
+  ].join('\n');
 }

@@ -2,8 +2,10 @@ import type { Db } from '../../shared/node/db';
 import type { AuditRecord } from '../common/audit-activities';
 import { appendAudit, finishRun, insertRun } from '../common/run-records';
 
-/** A remediation's row in `runs` (kind `remediation`) and its `run.started` entry. */
+/** A remediation's (or a health watch's) row in `runs` and its first audit entry. */
 export interface RemediationStartedRecord extends AuditRecord {
+  /** `remediation` (the default) or `health-watch`. */
+  kind?: 'remediation' | 'health-watch';
   runId: string;
   requestedBy: string;
   input: unknown;
@@ -20,7 +22,9 @@ export function createRemediationControlActivities(db: Db) {
   return {
     async recordRemediationStarted(record: RemediationStartedRecord): Promise<void> {
       await db.transaction().execute(async (trx) => {
-        await insertRun(trx, { ...record, kind: 'remediation' });
+        await insertRun(trx, { ...record, kind: record.kind ?? 'remediation' });
+        // A health watch started again under its ID runs again.
+        if (record.kind === 'health-watch') await trx.updateTable('runs').set({ status: 'running', updated_at: new Date() }).where('workflow_id', '=', record.workflowId).execute();
         await appendAudit(trx, record);
       });
     },

@@ -5,6 +5,7 @@
  * holds the service.
  */
 import { ApplicationFailure, Context } from '@temporalio/activity';
+import type { HealthCheck } from '../../shared/contract/remediation/health-watch';
 import type { ActionEffect } from '../../shared/contract/remediation/input';
 import { InputValidationError } from '../../shared/contract/validation';
 import { loadConfig } from '../../shared/node/config';
@@ -90,6 +91,23 @@ export function createRemediationProcessActivities() {
         return await runtime().checkHealth(refOf(input));
       } catch (error) {
         throw nonRetryable(error, { ...input, action: 'health check', by: '' });
+      }
+    },
+
+    /**
+     * A health watch's check: the health check through the public port, and whether the release's process is
+     * running (a check that fails with the process gone is a crash, not an overload). Nothing deployed is an answer,
+     * not an error: the watch reports it and goes on.
+     */
+    async checkWatchedService(input: Pick<ProcessActionInput, 'tenantId' | 'service' | 'environment'>): Promise<HealthCheck> {
+      const rt = runtime();
+      try {
+        const health = await rt.checkHealth(refOf(input));
+        const status = rt.status(refOf(input));
+        return { ...health, processRunning: status.process?.running ?? false };
+      } catch (error) {
+        if (error instanceof InputValidationError) return { healthy: false, url: '', detail: error.issues.map((issue) => issue.message).join('; '), processRunning: false };
+        throw error;
       }
     },
   };

@@ -1,10 +1,12 @@
 import { userInfo } from 'node:os';
 import type { Command } from 'commander';
+import { validateHealthWatchInput } from '../../shared/contract/remediation/health-watch';
 import { INCIDENT_KINDS } from '../../shared/contract/remediation/input';
 import { InputValidationError, type ValidationIssue } from '../../shared/contract/validation';
 import { assertRunOfTenant, scopedTenant, scopeToRun, TENANT_OPTION_HELP } from '../common/tenant-scope';
 import { emit } from '../output';
-import { formatRemediation, getRemediationResult, getRemediationStatus, openIncident } from '../remediation';
+import { healthWatchWorkflowId } from '../../shared/contract/workflow-ids';
+import { formatHealthWatch, formatRemediation, getHealthWatchStatus, getRemediationResult, getRemediationStatus, openIncident, startHealthWatch, stopHealthWatch } from '../remediation';
 import { withClient } from './context';
 
 interface OpenFlags {
@@ -114,6 +116,75 @@ export function registerIncidentCommands(program: Command): void {
         }
         const result = await getRemediationResult(client, workflowId);
         emit(!!flags.json, result, () => formatRemediation(result));
+      });
+    });
+
+  incident
+    .command('watch')
+    .description('watch a service\'s health check: after failed checks in a row, open an incident (source health-check) and remediate')
+    .option('--tenant <id>', TENANT_OPTION_HELP)
+    .requiredOption('--service <name>', 'the service, as deploy.process deployed it')
+    .requiredOption('--env <environment>', 'dev, stage or prod')
+    .option('--interval <duration>', 'time between checks, e.g. 15s (default 15s)')
+    .option('--failures <n>', 'failed checks in a row that open an incident (default 3)')
+    .option('--approvers <a,b>', 'who approves a remediation in prod (required there)')
+    .option('--requested-by <user>', 'who starts the watch (default: your user name)')
+    .option('--json', 'print JSON')
+    .action(async (flags: { tenant?: string; service: string; env: string; interval?: string; failures?: string; approvers?: string; requestedBy?: string; json?: boolean }) => {
+      const tenantId = scopedTenant(flags.tenant);
+      const failures = flags.failures === undefined ? undefined : Number(flags.failures);
+      if (flags.failures !== undefined && (flags.failures.trim() === '' || !Number.isFinite(failures))) {
+        throw new InputValidationError('ados incident watch flags', [{ path: '--failures', message: `must be a whole number from 1 to 20 (got "${flags.failures}")` }]);
+      }
+      const fields = {
+        tenantId,
+        service: flags.service,
+        environment: flags.env,
+        ...(flags.interval ? { interval: flags.interval } : {}),
+        ...(failures !== undefined ? { failuresToOpen: failures } : {}),
+        ...(flags.approvers ? { approval: { approvers: flags.approvers.split(',').map((a) => a.trim()) } } : {}),
+        requestedBy: flags.requestedBy ?? userInfo().username,
+      };
+      // Refused before connecting, naming the flag.
+      const checked = validateHealthWatchInput(fields);
+      if (!checked.ok) {
+        const flagOf: Record<string, string> = { ...FLAG_OF, interval: '--interval', failuresToOpen: '--failures' };
+        throw new InputValidationError('health watch', checked.issues.map((i) => ({ ...i, path: flagOf[i.path.split(/[.[]/)[0]] ?? i.path })));
+      }
+      await withClient(async ({ client, config }) => {
+        const started = await startHealthWatch(client, config, checked.value);
+        emit(!!flags.json, started, () => `${started.alreadyWatching ? 'already watching' : 'watching'}: ${started.workflowId}\n${started.webUrl}`);
+      });
+    });
+
+  incident
+    .command('watch-status')
+    .description('a health watch\'s checks, failures in a row and the incidents it opened')
+    .option('--tenant <id>', TENANT_OPTION_HELP)
+    .requiredOption('--service <name>', 'the watched service')
+    .requiredOption('--env <environment>', 'dev, stage or prod')
+    .option('--json', 'print JSON')
+    .action(async (flags: { tenant?: string; service: string; env: string; json?: boolean }) => {
+      const workflowId = healthWatchWorkflowId(scopedTenant(flags.tenant), flags.service, flags.env);
+      await withClient(async ({ client }) => {
+        const status = await getHealthWatchStatus(client, workflowId);
+        emit(!!flags.json, status, () => formatHealthWatch(status));
+      });
+    });
+
+  incident
+    .command('unwatch')
+    .description('stop a health watch (a check or remediation in progress finishes first)')
+    .option('--tenant <id>', TENANT_OPTION_HELP)
+    .requiredOption('--service <name>', 'the watched service')
+    .requiredOption('--env <environment>', 'dev, stage or prod')
+    .option('--reason <text>', 'why, for the audit log')
+    .option('--json', 'print JSON')
+    .action(async (flags: { tenant?: string; service: string; env: string; reason?: string; json?: boolean }) => {
+      const workflowId = healthWatchWorkflowId(scopedTenant(flags.tenant), flags.service, flags.env);
+      await withClient(async ({ client }) => {
+        await stopHealthWatch(client, workflowId, userInfo().username, flags.reason);
+        emit(!!flags.json, { workflowId, stopRequested: true }, () => `asked ${workflowId} to stop`);
       });
     });
 }

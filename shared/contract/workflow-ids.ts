@@ -75,6 +75,17 @@ export function parseRemediationWorkflowId(workflowId: string): RemediationWorkf
   return { tenantId, service, ts };
 }
 
+/** Health watches: `health-watch-<tenant>-<service>-<env>`, one per service and environment; its chain keeps the ID. */
+export function healthWatchWorkflowId(tenantId: string, service: string, environment: string): string {
+  return `health-watch-${tenantId}-${service}-${environment}`;
+}
+
+export function parseHealthWatchWorkflowId(workflowId: string): { tenantId: string; service: string; environment: string } | undefined {
+  const match = /^health-watch-([^-]+)-(.+)-(dev|stage|prod)$/.exec(workflowId);
+  if (!match || !TENANT_ID_PATTERN.test(match[1])) return undefined;
+  return { tenantId: match[1], service: match[2], environment: match[3] };
+}
+
 /** Task runtimes: `runtime-<tenant>-<task>`, one per tenant and task; every run of its chain keeps the ID. */
 export function taskRuntimeWorkflowId(tenantId: string, taskId: string): string {
   return `runtime-${tenantId}-${taskId}`;

@@ -4,6 +4,7 @@ import {
   parseAnomalyPipelineWorkflowId,
   parseDeliveryWorkflowId,
   parseExtractionWorkflowId,
+  parseHealthWatchWorkflowId,
   parseRemediationWorkflowId,
   parseTaskRuntimeWorkflowId,
   TENANT_ID_PATTERN,
@@ -20,6 +21,7 @@ export function tenantOfWorkflowId(workflowId: string): string | undefined {
   const investigated = /^anomaly-investigation-(.+)$/.exec(workflowId)?.[1];
   if (investigated !== undefined) return parseAnomalyPipelineWorkflowId(`anomaly-${investigated}`)?.tenantId;
   if (workflowId.startsWith('anomaly-monitor-')) return parseAnomalyMonitorWorkflowId(workflowId)?.tenantId;
+  if (workflowId.startsWith('health-watch-')) return parseHealthWatchWorkflowId(workflowId)?.tenantId;
   return (
     parseDeliveryWorkflowId(workflowId) ??
     parseExtractionWorkflowId(workflowId) ??

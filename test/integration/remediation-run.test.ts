@@ -9,7 +9,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { decide } from '../../client/common/approval';
-import { getRemediationResult, getRemediationStatus, openIncident } from '../../client/remediation';
+import { getHealthWatchStatus, getRemediationResult, getRemediationStatus, openIncident, startHealthWatch, stopHealthWatch } from '../../client/remediation';
 import type { RemediationResult } from '../../shared/contract/remediation/input';
 import { loadConfig } from '../../shared/node/config';
 import { processAlive } from '../../shared/node/process/process-group';
@@ -169,5 +169,63 @@ describe('prod', () => {
     expect((await auditEvents(stack.db, workflowId)).map((e) => e.event)).toEqual(
       expect.arrayContaining(['governance.blocked', 'approval.requested', 'approval.granted', 'remediation.action_done', 'remediation.verified']),
     );
+  });
+});
+
+describe('a health watch', () => {
+  const ref: EnvironmentRef = { tenant: 'acme', service: 'billing', environment: 'dev' };
+
+  it('opens an incident after failed checks in a row: the killed process is restarted by a remediationRun of source health-check', async () => {
+    const { port, pid } = await deployService(ref);
+    const { workflowId } = await startHealthWatch(stack.client, stack.config, { tenantId: 'acme', service: 'billing', environment: 'dev', interval: '1s', failuresToOpen: 2, requestedBy: 'ops' });
+    expect(workflowId).toBe('health-watch-acme-billing-dev');
+    expect(await startHealthWatch(stack.client, stack.config, { tenantId: 'acme', service: 'billing', environment: 'dev', requestedBy: 'ops' })).toMatchObject({ alreadyWatching: true });
+    await eventually('two healthy checks', 30_000, async () => {
+      const status = await getHealthWatchStatus(stack.client, workflowId);
+      return status.checks >= 2 && status.lastCheck?.healthy ? status : undefined;
+    });
+    expect((await getHealthWatchStatus(stack.client, workflowId)).incidents).toEqual([]);
+
+    process.kill(pid, 'SIGKILL');
+    const watched = await eventually('an incident opened and closed', 60_000, async () => {
+      const status = await getHealthWatchStatus(stack.client, workflowId);
+      return status.incidents.length === 1 && status.stage === 'watching' && status.lastCheck?.healthy ? status : undefined;
+    });
+    const remediation = await getRemediationResult(stack.client, watched.incidents[0]);
+    remember(remediation.effect?.pid);
+    expect(remediation).toMatchObject({ outcome: 'remediated', proposed: 'restart', performed: 'restart', healthy: true });
+    expect(remediation.effect?.previousPid).toBe(pid);
+    expect(await pidAt(port)).toBe(remediation.effect?.pid);
+    const run = await stack.db.selectFrom('runs').selectAll().where('workflow_id', '=', watched.incidents[0]).executeTakeFirstOrThrow();
+    expect(run.input).toMatchObject({ source: 'health-check', kind: 'crash', confidence: 0.9, requestedBy: workflowId, signals: [{ source: 'health-check', kind: 'crash' }] });
+
+    await stopHealthWatch(stack.client, workflowId, 'ops', 'test over');
+    const result = await stack.client.workflow.getHandle(workflowId).result();
+    expect(result).toMatchObject({ outcome: 'stopped', incidents: watched.incidents });
+    expect(result.checks).toBeGreaterThanOrEqual(watched.checks);
+    const events = (await auditEvents(stack.db, workflowId)).map((e) => e.event);
+    expect(events.filter((e) => e !== 'health-watch.recovered')).toEqual([
+      'health-watch.watch_started',
+      'health-watch.incident_opened',
+      'health-watch.incident_closed',
+      'health-watch.stop_requested',
+      'health-watch.watch_stopped',
+    ]);
+    const row = await stack.db.selectFrom('runs').selectAll().where('workflow_id', '=', workflowId).executeTakeFirstOrThrow();
+    expect({ kind: row.kind, status: row.status }).toEqual({ kind: 'health-watch', status: 'stopped' });
+  });
+
+  it('a watch of a prod service without approvers is refused naming the field; a malformed stop is audited and ignored', async () => {
+    await expect(startHealthWatch(stack.client, stack.config, { tenantId: 'acme', service: 'billing', environment: 'prod', requestedBy: 'ops' })).rejects.toThrow(/approval: required to watch a prod service/);
+    await expect(startHealthWatch(stack.client, stack.config, { tenantId: 'acme', service: 'billing', environment: 'stage', interval: 'often', requestedBy: 'ops' })).rejects.toThrow(/interval: must be a whole number and a unit/);
+    const { workflowId } = await startHealthWatch(stack.client, stack.config, { tenantId: 'acme', service: 'nothing-here', environment: 'stage', interval: '1s', failuresToOpen: 20, requestedBy: 'ops' });
+    const handle = stack.client.workflow.getHandle(workflowId);
+    await handle.signal('stopHealthWatch', { by: 'ops', extra: true });
+    await eventually('the bad stop audited', 20_000, async () => ((await auditEvents(stack.db, workflowId)).some((e) => e.event === 'health-watch.signal_ignored') ? true : undefined));
+    const status = await getHealthWatchStatus(stack.client, workflowId);
+    expect(status).toMatchObject({ stage: 'watching', stopRequested: false });
+    expect(status.lastCheck).toMatchObject({ healthy: false, processRunning: false });
+    await stopHealthWatch(stack.client, workflowId, 'ops');
+    expect(await handle.result()).toMatchObject({ outcome: 'stopped', incidents: [] });
   });
 });

@@ -50,7 +50,7 @@ interface Scenario {
   description: string;
   /** Runs the scenario to its end; returns the workflow id (and the run to record, else the latest) and its outcome. */
   run(stack: AdosStack): Promise<{ workflowId: string; runId?: string; outcome: string }>;
-  expected: DeliveryOutcome | 'InvalidDeliveryInput' | 'InvalidExtractionInput' | 'succeeded' | TaskRuntimeOutcome | RemediationOutcome | AnomalyPipelineOutcome | AnomalyScenarioOutcome | PromotionOutcome;
+  expected: DeliveryOutcome | 'InvalidDeliveryInput' | 'InvalidExtractionInput' | 'succeeded' | TaskRuntimeOutcome | RemediationOutcome | 'stopped' | AnomalyPipelineOutcome | AnomalyScenarioOutcome | PromotionOutcome;
 }
 
 const awaitingApproval = (stack: AdosStack, workflowId: string) => stack.waitForStatus(workflowId, (s) => s.stage === 'awaiting_approval');

@@ -1,14 +1,16 @@
 /**
  * Recorded scenarios of remediationRun, on real processes of the process runtime (under a scratch ADOS_DATA_DIR set
  * for the recording; every process stopped at the end of its scenario): a crash really restarted, the next restart
- * blocked by the cooldown, a low-confidence report turned into a noop, and a prod restart after approval. Spread
- * into record-histories.ts's SCENARIOS (test/histories/<set>/remediationRun-*.json).
+ * blocked by the cooldown, a low-confidence report turned into a noop, and a prod restart after approval; and health
+ * watches: one that opens an incident for a killed process, one spanning a continue-as-new. Spread into
+ * record-histories.ts's SCENARIOS (test/histories/<set>/remediationRun-*.json, healthWatch-*.json).
  */
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { decide } from '../../client/common/approval';
-import { getRemediationResult, getRemediationStatus, openIncident } from '../../client/remediation';
+import { getHealthWatchStatus, getRemediationResult, getRemediationStatus, openIncident, startHealthWatch, stopHealthWatch } from '../../client/remediation';
+import type { HealthWatchResult } from '../../shared/contract/remediation/health-watch';
 import type { RemediationOutcome } from '../../shared/contract/remediation/input';
 import { loadConfig } from '../../shared/node/config';
 import { processRuntime, type EnvironmentRef } from '../../shared/node/runtime';
@@ -17,11 +19,11 @@ import { deployPidService } from '../helpers/pid-service';
 import type { AdosStack } from '../helpers/stack';
 
 export interface RemediationScenario {
-  workflowType: 'remediationRun';
+  workflowType: 'remediationRun' | 'healthWatch';
   name: string;
   description: string;
-  run(stack: AdosStack): Promise<{ workflowId: string; outcome: string }>;
-  expected: RemediationOutcome;
+  run(stack: AdosStack): Promise<{ workflowId: string; runId?: string; outcome: string }>;
+  expected: RemediationOutcome | HealthWatchResult['outcome'];
 }
 
 /**
@@ -100,6 +102,39 @@ export const REMEDIATION_SCENARIOS: RemediationScenario[] = [
         await eventually('awaiting approval', 30_000, async () => ((await getRemediationStatus(stack.client, workflowId)).stage === 'awaiting_approval' ? true : undefined));
         await decide(stack.client, workflowId, { decision: 'approve', approver: 'alice', comment: 'restart it' });
         return { workflowId, outcome: (await getRemediationResult(stack.client, workflowId)).outcome };
+      }),
+  },
+  {
+    workflowType: 'healthWatch',
+    name: 'watch-incident-opened',
+    description: 'dev, every 1 s: healthy checks, the process killed, 2 failed checks open an incident (a remediationRun child restarts it), healthy again, stopped',
+    expected: 'stopped',
+    run: (stack) =>
+      withService({ tenant: 'replay', service: 'watched', environment: 'dev' }, async ({ pid }) => {
+        const { workflowId } = await startHealthWatch(stack.client, stack.config, { tenantId: 'replay', service: 'watched', environment: 'dev', interval: '1s', failuresToOpen: 2, requestedBy: 'carol' });
+        await eventually('a healthy check', 30_000, async () => ((await getHealthWatchStatus(stack.client, workflowId)).lastCheck?.healthy ? true : undefined));
+        process.kill(pid, 'SIGKILL');
+        await eventually('the incident closed', 60_000, async () => {
+          const status = await getHealthWatchStatus(stack.client, workflowId);
+          return status.incidents.length === 1 && status.stage === 'watching' && status.lastCheck?.healthy ? true : undefined;
+        });
+        await stopHealthWatch(stack.client, workflowId, 'carol', 'recorded');
+        return { workflowId, outcome: (await stack.client.workflow.getHandle(workflowId).result()).outcome };
+      }),
+  },
+  {
+    workflowType: 'healthWatch',
+    name: 'watch-handed-over',
+    description: 'dev, every 1 s, a hand-over after 10 checks: the first run of the chain, to its continue-as-new; the chain then stops',
+    expected: 'stopped',
+    run: (stack) =>
+      withService({ tenant: 'replay', service: 'chained', environment: 'dev' }, async () => {
+        const { workflowId } = await startHealthWatch(stack.client, stack.config, { tenantId: 'replay', service: 'chained', environment: 'dev', interval: '1s', handOverAfterChecks: 10, requestedBy: 'carol' });
+        const handle = stack.client.workflow.getHandle(workflowId);
+        const { runId } = await handle.describe();
+        await eventually('handed over', 60_000, async () => ((await getHealthWatchStatus(stack.client, workflowId)).chainIndex >= 1 ? true : undefined));
+        await stopHealthWatch(stack.client, workflowId, 'carol');
+        return { workflowId, runId, outcome: (await handle.result()).outcome };
       }),
   },
 ];

@@ -218,6 +218,15 @@ describe('the ados binary, without a Temporal server', () => {
     expect(result.stderr).toContain('TEMPORAL_ADDRESS="nohost": must be host:port');
   });
 
+  it('incident watch: a prod service without --approvers and a bad --interval exit 2 naming the flag, before connecting', async () => {
+    const prod = await ados(['incident', 'watch', '--tenant', 'acme', '--service', 'api', '--env', 'prod']);
+    expect({ code: prod.code, unreachable: prod.stderr.includes('cannot reach Temporal') }).toEqual({ code: 2, unreachable: false });
+    expect(prod.stderr).toContain('--approvers: required to watch a prod service');
+    const interval = await ados(['incident', 'watch', '--tenant', 'acme', '--service', 'api', '--env', 'dev', '--interval', 'often', '--failures', 'x']);
+    expect(interval.code).toBe(2);
+    expect(interval.stderr).toContain('--failures: must be a whole number from 1 to 20 (got "x")');
+  });
+
   it('an unknown command exits 2', async () => {
     const result = await ados(['launch']);
     expect(result.code).toBe(2);

@@ -1,1 +1,2 @@
+export { healthWatch } from './health-watch';
 export { remediationRun } from './remediation-run';

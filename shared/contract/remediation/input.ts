@@ -75,6 +75,18 @@ export function conflictingSignals(incident: Pick<Remediation, 'kind' | 'signals
   return incident.signals.some((s) => s.kind !== incident.kind);
 }
 
+/** The Web UI's one-line summary ("acme: crash of api in stage (confidence 0.9) → restart") and the evidence. */
+export function remediationSummary(incident: Remediation): { staticSummary: string; staticDetails: string } {
+  return {
+    staticSummary: `${incident.tenantId}: ${incident.kind} of ${incident.service} in ${incident.environment} (confidence ${incident.confidence}) → ${proposedAction(incident)}`,
+    staticDetails: [
+      `Opened by ${incident.requestedBy} (${incident.source}) at ${incident.openedAt}.`,
+      ...incident.evidence.map((e) => `- ${e}`),
+      ...incident.signals.map((s) => `- signal from ${s.source}: ${s.kind}`),
+    ].join('\n'),
+  };
+}
+
 export type RemediationStage = 'proposing' | 'gating' | 'awaiting_approval' | 'acting' | 'verifying' | 'finished';
 
 /**
