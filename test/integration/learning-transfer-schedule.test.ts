@@ -3,14 +3,16 @@
  * Schedule and the real `ados schedule` / `ados learn transfers` CLI: the schedule is created idempotently (every 12 h,
  * overlap SKIP, catch-up window, jitter); pausing is audited with who and why and shown in the schedule's note; a
  * backfill of three past times runs the real-data pair (NAB's EC2 CPU series → the other AWS series) three times, once
- * each, with the decision and figures recorded; bad requests exit 2 naming the field.
+ * each, with the decision and figures recorded; bad requests exit 2 naming the field; a cycle whose ID has no time takes
+ * it from TemporalScheduledStartTime (set explicitly here, and by a real `ados schedule trigger`) and writes once per time.
  */
+import { defineSearchAttributeKey, SearchAttributeType } from '@temporalio/common';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import type { WorkflowBundle } from '@temporalio/worker';
 import { transferPairSchema } from '../../shared/contract/learning/transfer/input';
-import type { TransferFigures } from '../../shared/contract/learning/transfer/messages';
+import type { TransferCycleResult, TransferFigures } from '../../shared/contract/learning/transfer/messages';
 import { ADOS_SEARCH_ATTRIBUTES } from '../../shared/contract/search-attributes';
-import { transferCycleWorkflowId } from '../../shared/contract/workflow-ids';
+import { parseTransferCycleWorkflowId, transferCycleWorkflowId } from '../../shared/contract/workflow-ids';
 import { migrateToLatest, openDatabase, type DatabaseHandle } from '../../shared/node/db';
 import { ensureSchedule, scheduleAuditId, transferScheduleOptions } from '../../shared/node/schedules/schedules';
 import { TRANSFER_SCHEDULE_ID } from '../../shared/node/schedules/spec';
@@ -23,6 +25,8 @@ import { createDevServerEnv } from '../helpers/toolchain';
 
 const HALF_DAY = 43_200_000;
 const PREFIX = `lts${process.pid}`;
+/** What a Schedule sets on every workflow it starts: the action's nominal time. */
+const TemporalScheduledStartTime = defineSearchAttributeKey('TemporalScheduledStartTime', SearchAttributeType.DATETIME);
 
 let env: TestWorkflowEnvironment;
 let postgres: Awaited<ReturnType<typeof startEmbeddedPostgresThread>>;
@@ -108,9 +112,14 @@ test('the schedule is created once, paused and unpaused with an audited note, an
 }, 120_000);
 
 test('ados schedule refuses unknown schedules, a backfill into the future and invalid timing with exit 2, naming the field', async () => {
-  const unknown = await ados(['schedule', 'describe', 'nope']);
-  expect(unknown.code).toBe(2);
-  expect(unknown.stderr).toMatch(/schedule: no schedule "nope" in this namespace: `ados schedule list` shows the schedules/);
+  for (const args of [['describe', 'nope'], ['trigger', 'nope'], ['pause', 'nope', '--reason', 'x'], ['backfill', 'nope', '--from', '2020-01-01T00:00:00Z', '--to', '2020-01-02T00:00:00Z'], ['update', 'nope', '--every', '6h']]) {
+    const unknown = await ados(['schedule', ...args]);
+    expect({ args, code: unknown.code }).toEqual({ args, code: 2 });
+    expect(unknown.stderr).toMatch(/schedule: no schedule "nope" in this namespace: `ados schedule list` shows the schedules/);
+  }
+  const noReason = await ados(['schedule', 'pause', TRANSFER_SCHEDULE_ID, '--reason', ' ']);
+  expect(noReason.code).toBe(2);
+  expect(noReason.stderr).toMatch(/--reason: required: say why/);
   const future = await ados(['schedule', 'backfill', TRANSFER_SCHEDULE_ID, '--from', '2020-01-01T00:00:00Z', '--to', '2999-01-01T00:00:00Z']);
   expect(future.code).toBe(2);
   expect(future.stderr).toMatch(/--to: 2999-01-01T00:00:00.000Z is in the future/);
@@ -126,3 +135,37 @@ test('ados schedule refuses unknown schedules, a backfill into the future and in
   const listed = await ados(['schedule', 'list', '--json']);
   expect((JSON.parse(listed.stdout) as Array<{ scheduleId: string; workflowType: string }>).map((s) => [s.scheduleId, s.workflowType])).toEqual([[TRANSFER_SCHEDULE_ID, 'transferLearningCycle']]);
 }, 60_000);
+
+test('a cycle whose ID carries no time takes it from TemporalScheduledStartTime and keys its writes by it; a Schedule trigger sets ID and attribute alike', async () => {
+  const input = transferScheduleOptions({ scheduleId: TRANSFER_SCHEDULE_ID, timing: { every: '12h', jitter: '1s', catchupWindow: '6h' }, pairs: [transferPairSchema.parse(REAL_DATA_PAIR)], tenantId: 'ados' }, PREFIX).action;
+  if (input.type !== 'startWorkflow') throw new Error('the transfer schedule starts a workflow');
+  // A past time none of the backfills above ran; two starts under IDs without a time, both carrying it.
+  const at = new Date(Math.floor(Date.now() / HALF_DAY) * HALF_DAY - 10 * HALF_DAY);
+  const start = (workflowId: string): Promise<TransferCycleResult> =>
+    env.client.workflow.execute('transferLearningCycle', { workflowId, taskQueue: worker.taskQueue, args: input.args as [unknown], typedSearchAttributes: [{ key: TemporalScheduledStartTime, value: at }] });
+  const [firstId, secondId] = [`${PREFIX}-adhoc-a`, `${PREFIX}-adhoc-b`];
+  const first = await start(firstId);
+  expect(first).toEqual({ scheduledAt: at.toISOString(), outcomes: [expect.objectContaining({ recorded: true })] });
+  const second = await start(secondId);
+  expect(second).toEqual({ scheduledAt: at.toISOString(), outcomes: [expect.objectContaining({ decision: first.outcomes[0].decision, recorded: false })] });
+  const rows = await database.db.selectFrom('learning_transfers').select('workflow_id').where('scheduled_at', '=', at).execute();
+  expect(rows).toEqual([{ workflow_id: firstId }]);
+  const audited = async (workflowId: string) => (await database.db.selectFrom('audit_log').select('event').where('workflow_id', '=', workflowId).execute()).length;
+  expect([await audited(firstId), await audited(secondId)]).toEqual([1, 0]);
+
+  // The real Schedule: `ados schedule trigger` starts learning-transfer-<time> with TemporalScheduledStartTime = that time.
+  const schedule = env.client.schedule.getHandle(TRANSFER_SCHEDULE_ID);
+  const seen = new Set((await schedule.describe()).info.recentActions.map((a) => a.action.workflow.workflowId));
+  const triggered = await ados(['schedule', 'trigger', TRANSFER_SCHEDULE_ID]);
+  expect({ code: triggered.code, stderr: triggered.stderr, stdout: triggered.stdout }).toEqual({ code: 0, stderr: '', stdout: `triggered ${TRANSFER_SCHEDULE_ID}\n` });
+  const workflowId = await eventually('the trigger starts a cycle', 30_000, async () => {
+    const d = await schedule.describe();
+    return [...d.info.recentActions.map((a) => a.action), ...d.info.runningActions].map((a) => a.workflow.workflowId).find((id) => !seen.has(id));
+  });
+  const handle = env.client.workflow.getHandle(workflowId);
+  const result = (await handle.result()) as TransferCycleResult;
+  const attribute = (await handle.describe()).typedSearchAttributes.get(TemporalScheduledStartTime);
+  expect(attribute?.toISOString()).toBe(result.scheduledAt);
+  expect(parseTransferCycleWorkflowId(workflowId)).toBe(result.scheduledAt);
+  expect(result.outcomes).toEqual([expect.objectContaining({ recorded: true })]);
+}, 90_000);

@@ -1,7 +1,10 @@
 /**
  * Transfer learning's pure parts: the decision rule at its edges, adaptation across mismatched feature sets, the
- * pair and cycle input, and the schedule configuration.
+ * pair and cycle input, the schedule configuration, and the benchmark's split of a cycle's history.
  */
+import { temporal } from '@temporalio/proto';
+import type { HistoryEvent } from '../../bench/lib/history';
+import { splitCycleHistory } from '../../bench/suites/transfer-learning';
 import { transferPairSchema, validateTransferCycleInput } from '../../shared/contract/learning/transfer/input';
 import { parseTransferCycleWorkflowId, transferCycleWorkflowId } from '../../shared/contract/workflow-ids';
 import { ConfigError } from '../../shared/node/config';
@@ -119,5 +122,33 @@ describe('inputs and configuration', () => {
     expect(() => backfillRange('2030-01-01T12:00:00Z', '2030-01-01T00:00:00Z', now)).toThrow(/--from: must be before --to/);
     expect(() => backfillRange('yesterday', '2030-01-01T00:00:00Z', now)).toThrow(/--from: "yesterday" is not a time/);
     expect(backfillRange('2030-01-01T00:00:00Z', '2030-01-01T12:00:00Z', now).end.toISOString()).toBe('2030-01-01T12:00:00.000Z');
+  });
+});
+
+describe('the benchmark\'s split of a cycle\'s history', () => {
+  const at = (ms: number) => ({ seconds: Math.floor(ms / 1000), nanos: (ms % 1000) * 1e6 });
+  const activity = (id: number, type: string, scheduled: number, started: number, completed: number) => [
+    { eventId: id, eventTime: at(scheduled), activityTaskScheduledEventAttributes: { activityType: { name: type } } },
+    { eventId: id + 1, eventTime: at(started), activityTaskStartedEventAttributes: { scheduledEventId: id } },
+    { eventId: id + 2, eventTime: at(completed), activityTaskCompletedEventAttributes: { scheduledEventId: id, startedEventId: id + 1 } },
+  ];
+
+  test('each activity type\'s wait and run, and the workflow\'s share as the rest of start → completion', () => {
+    const events: HistoryEvent[] = [
+      { eventId: 1, eventTime: at(1000), workflowExecutionStartedEventAttributes: {} },
+      ...activity(5, 'prepareTransferDomains', 1020, 1025, 1225),
+      ...activity(10, 'retrainWithTransfer', 1240, 1242, 1542),
+      { eventId: 20, eventTime: at(1600), workflowExecutionCompletedEventAttributes: {} },
+    ].map((e) => temporal.api.history.v1.HistoryEvent.fromObject(e));
+    expect(splitCycleHistory(events)).toEqual({
+      totalMs: 600,
+      activities: { prepareTransferDomains: { waitMs: 5, runMs: 200 }, retrainWithTransfer: { waitMs: 2, runMs: 300 } },
+      workflowMs: 93,
+    });
+  });
+
+  test('a history that did not complete is refused', () => {
+    const started = temporal.api.history.v1.HistoryEvent.fromObject({ eventId: 1, eventTime: at(1000), workflowExecutionStartedEventAttributes: {} });
+    expect(() => splitCycleHistory([started])).toThrow(/did not complete/);
   });
 });

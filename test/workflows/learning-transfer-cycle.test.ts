@@ -3,9 +3,11 @@
  * would, with the ID `learning-transfer-<scheduled time>`, and simulated time moves 12 h between them) against
  * PostgreSQL (PGlite): three cycles in 36 simulated hours, the related synthetic domain promoted and the unrelated one
  * reverted as a negative transfer; the same three scheduled times run again (a second backfill) write nothing; a cycle
- * whose training and recording activities fail is retried and writes one version, one transfer, one audit entry.
+ * whose training and recording activities fail is retried and writes one version, one transfer, one audit entry; without
+ * TemporalScheduledStartTime the ID's time (in any offset) keys the writes.
  */
 import { WorkflowFailedError } from '@temporalio/client';
+import { defineSearchAttributeKey, SearchAttributeType } from '@temporalio/common';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import type { WorkflowBundle } from '@temporalio/worker';
 import type { TransferCycleRequest } from '../../shared/contract/learning/transfer/input';
@@ -25,6 +27,9 @@ let postgres: Awaited<ReturnType<typeof startEmbeddedPostgresThread>>;
 let database: DatabaseHandle;
 let workflowBundle: WorkflowBundle;
 let worker: TransferWorker;
+
+/** What a Schedule sets on the workflows it starts (the workflow's fallback for an ID without a time). */
+const TemporalScheduledStartTime = defineSearchAttributeKey('TemporalScheduledStartTime', SearchAttributeType.DATETIME);
 
 beforeAll(async () => {
   installQuietRuntime();
@@ -118,6 +123,22 @@ test('a cycle without a scheduled time, or with bad input, fails at once naming 
   await expect(bad.catch((e: WorkflowFailedError) => Promise.reject(e.cause))).rejects.toThrow(/pairs\[0\]\.target: unknown domain "nowhere"/);
 }, 60_000);
 
+test('without TemporalScheduledStartTime (the test server sets none) the ID gives the scheduled time, in any offset, and keys every write', async () => {
+  const at = '2032-03-01T00:00:00.000Z';
+  const handle = await env.client.workflow.start('transferLearningCycle', { workflowId: transferCycleWorkflowId(at), taskQueue: worker.taskQueue, args: [{ pairs: [UNRELATED_PAIR] }] });
+  const result = await handle.result();
+  expect((await handle.describe()).typedSearchAttributes.get(TemporalScheduledStartTime)).toBeUndefined();
+  expect(result.scheduledAt).toBe(at);
+  expect(result.outcomes).toEqual([expect.objectContaining({ decision: 'revert', recorded: true })]);
+  // The same instant in another offset, under another ID: the same scheduled time, so nothing is written again.
+  const sameInstant = 'learning-transfer-2032-03-01T02:00:00+02:00';
+  const again = await env.client.workflow.execute('transferLearningCycle', { workflowId: sameInstant, taskQueue: worker.taskQueue, args: [{ pairs: [UNRELATED_PAIR] }] });
+  expect(again).toEqual({ scheduledAt: at, outcomes: [expect.objectContaining({ decision: 'revert', recorded: false })] });
+  const rows = await db().selectFrom('learning_transfers').select(['workflow_id', 'decision']).where('scheduled_at', '=', new Date(at)).execute();
+  expect(rows).toEqual([{ workflow_id: transferCycleWorkflowId(at), decision: 'revert' }]);
+  expect([await auditCount(transferCycleWorkflowId(at)), await auditCount(sameInstant)]).toEqual([1, 0]);
+}, 60_000);
+
 test('a negative transfer takes back a live model the same pair promoted, and leaves another pair\'s promotion alone', async () => {
   const live = await liveModel(db(), 'synthetic-related');
   if (!live) throw new Error('the earlier tests promote a model of synthetic-related');
@@ -130,10 +151,10 @@ test('a negative transfer takes back a live model the same pair promoted, and le
   });
   const negative = (pair: typeof samePair, at: string) => recordTransfer(db(), { scheduledAt: at, workflowId: transferCycleWorkflowId(at), pair, decision: 'revert', negative: true, improvement: -0.1, figures: figures(pair), model: live.model });
   // Another pair's negative transfer: the live model (promoted by RELATED_PAIR) stays.
-  expect(await negative(otherPair, '2031-01-01T00:00:00.000Z')).toEqual({ recorded: true, liveVersion: live.version });
+  expect(await negative(otherPair, '2031-01-01T00:00:00.000Z')).toEqual({ recorded: true, liveVersion: live.version, writtenBy: transferCycleWorkflowId('2031-01-01T00:00:00.000Z') });
   // The same pair's: back to the version it was promoted over.
   const reverted = await negative(samePair, '2031-01-01T12:00:00.000Z');
-  expect(reverted).toEqual({ recorded: true, liveVersion: live.parents.find((p) => p.domain === 'synthetic-related')?.version });
+  expect(reverted).toEqual({ recorded: true, liveVersion: live.parents.find((p) => p.domain === 'synthetic-related')?.version, writtenBy: transferCycleWorkflowId('2031-01-01T12:00:00.000Z') });
   expect((await liveModel(db(), 'synthetic-related'))?.version).toBe(reverted.liveVersion);
   expect((await modelVersions(db(), 'synthetic-related')).length).toBe(live.version);
 }, 60_000);

@@ -102,20 +102,25 @@ export function createTransferActivities(db: Db) {
       return { independent: evaluate(independent.model, target.holdout), transferred: evaluate(model, target.holdout) };
     },
 
-    /** Records the decision once per (scheduled time, pair) and audits it with its figures. */
-    async recordTransferDecision(request: RecordDecisionRequest): Promise<RecordedTransfer> {
+    /**
+     * Records the decision once per (scheduled time, pair) and audits it with its figures, under the workflow that
+     * wrote the record: a second cycle of the same time under another ID (its time from TemporalScheduledStartTime, or
+     * the same instant in another offset) adds no second audit entry.
+     */
+    async recordTransferDecision(request: RecordDecisionRequest): Promise<Omit<RecordedTransfer, 'writtenBy'>> {
       const { pair, decided, figures } = request;
       const workflowId = Context.current().info.workflowExecution?.workflowId;
       if (!workflowId) throw new Error('recordTransferDecision runs inside a transfer cycle workflow only');
       const recorded = await recordTransfer(db, { scheduledAt: request.scheduledAt, workflowId, pair, decision: decided.decision, negative: decided.negative, improvement: decided.improvement, figures, model: request.model });
+      const { writtenBy, ...result } = recorded;
       await appendAudit(db, {
-        workflowId,
+        workflowId: writtenBy,
         tenantId: request.tenantId,
         auditKey: `transfer:${transferPairKey(pair)}`,
         event: decided.negative ? 'learning.transfer.negative' : `learning.transfer.${decided.decision}`,
-        detail: { ...figures, decision: decided.decision, negative: decided.negative, liveVersion: recorded.liveVersion, registeredVersion: recorded.registeredVersion ?? null },
+        detail: { ...figures, decision: decided.decision, negative: decided.negative, liveVersion: result.liveVersion, registeredVersion: result.registeredVersion ?? null },
       });
-      return recorded;
+      return result;
     },
   };
 }

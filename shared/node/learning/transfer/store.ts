@@ -118,6 +118,8 @@ export interface RecordedTransfer {
   recorded: boolean;
   registeredVersion?: number;
   liveVersion: number;
+  /** The workflow that wrote the record (this one, or the earlier cycle of the same scheduled time). */
+  writtenBy: string;
 }
 
 /**
@@ -132,10 +134,10 @@ export async function recordTransfer(db: Db, record: TransferRecord): Promise<Re
   return db.transaction().execute(async (tx) => {
     const previous = await tx
       .selectFrom('learning_transfers')
-      .select(['target_version', 'live_version'])
+      .select(['target_version', 'live_version', 'workflow_id'])
       .where('scheduled_at', '=', key.scheduled_at).where('source', '=', key.source).where('target', '=', key.target).where('pattern', '=', key.pattern).where('method', '=', key.method)
       .executeTakeFirst();
-    if (previous) return { recorded: false, liveVersion: previous.live_version, ...(previous.target_version !== null ? { registeredVersion: previous.target_version } : {}) };
+    if (previous) return { recorded: false, liveVersion: previous.live_version, writtenBy: previous.workflow_id, ...(previous.target_version !== null ? { registeredVersion: previous.target_version } : {}) };
     // One writer per target at a time: versions are numbered under this lock.
     await sql`SELECT pg_advisory_xact_lock(hashtext(${`learning_models:${pair.target}`}))`.execute(tx);
     const live = await tx.selectFrom('learning_models').select(['version', 'origin', 'parents', 'write_key']).where('domain', '=', pair.target).where('live', '=', true).executeTakeFirst();
@@ -174,7 +176,7 @@ export async function recordTransfer(db: Db, record: TransferRecord): Promise<Re
       .insertInto('learning_transfers')
       .values({ ...key, workflow_id: record.workflowId, decision: record.decision, negative: record.negative, improvement: record.improvement, figures: JSON.stringify(record.figures), target_version: registeredVersion ?? null, live_version: liveVersion })
       .execute();
-    return { recorded: true, liveVersion, ...(registeredVersion !== undefined ? { registeredVersion } : {}) };
+    return { recorded: true, liveVersion, writtenBy: record.workflowId, ...(registeredVersion !== undefined ? { registeredVersion } : {}) };
   });
 }
 
