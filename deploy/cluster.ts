@@ -376,6 +376,11 @@ async function setUpSchemas(layout: ClusterLayout, tools: ClusterToolchain): Pro
   return done;
 }
 
+/** Whether the `temporal` database holds the current cluster's metadata record (written by the first service to start). */
+async function clusterMetadataRecorded(layout: ClusterLayout): Promise<boolean> {
+  return withPg(layout, CLUSTER_DATABASES[0].name, async (pg) => (await pg.query('SELECT 1 FROM cluster_metadata_info LIMIT 1')).rowCount === 1);
+}
+
 function writeConfigs(layout: ClusterLayout, tools: ClusterToolchain): void {
   const moduleConfig = fs.readFileSync(join(tools.moduleFiles, 'config', 'development-postgres12.yaml'), 'utf8');
   const moduleDynamic = fs.readFileSync(join(tools.moduleFiles, 'config', 'dynamicconfig', 'development-sql.yaml'), 'utf8');
@@ -495,19 +500,29 @@ export async function clusterUp(layout: ClusterLayout = clusterLayout()): Promis
   else alreadyRunning.push('postgres');
   await setUpSchemas(layout, tools);
   writeConfigs(layout, tools);
-  for (const service of clusterServices(layout)) {
+  const deadProcess = (services: ClusterService[] = clusterServices(layout)) => (): string | undefined => {
+    const dead = services.find((service) => !processPid(layout, service, tools));
+    return dead ? `${dead} exited; the end of ${logFile(layout, dead)}:\n${tail(logFile(layout, dead))}` : undefined;
+  };
+  const [first, ...rest] = clusterServices(layout);
+  const start = (service: ClusterService) => {
     if (processPid(layout, service, tools)) alreadyRunning.push(service);
     else {
       startProcess(layout, service, tools);
       started.push(service);
     }
-  }
-  const deadProcess = (): string | undefined => {
-    const dead = clusterServices(layout).find((service) => !processPid(layout, service, tools));
-    return dead ? `${dead} exited; the end of ${logFile(layout, dead)}:\n${tail(logFile(layout, dead))}` : undefined;
   };
-  await waitUntil('the frontend answering', () => frontendAnswers(layout), 120_000, deadProcess);
+  // On a fresh database every service writes the cluster metadata record at start-up, each with a cluster ID of its
+  // own: the losers of that race exit with "failed to initialize current cluster metadata". One service writes it
+  // first; the others (and every later restart) then read it.
+  start(first);
+  await waitUntil('the cluster metadata record', () => clusterMetadataRecorded(layout), 60_000, deadProcess([first]));
+  for (const service of rest) start(service);
+  await waitUntil('the frontend answering', () => frontendAnswers(layout), 120_000, deadProcess());
   const namespace = await ensureNamespace(layout);
+  // A service that failed after the frontend came up would otherwise show only when a run needs it.
+  const dead = deadProcess()();
+  if (dead) throw new Error(`the cluster did not come up: ${dead}`);
   if (processPid(layout, 'ui', tools)) alreadyRunning.push('ui');
   else {
     startProcess(layout, 'ui', tools);
