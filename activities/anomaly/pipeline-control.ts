@@ -63,6 +63,9 @@ async function updateHandler(
   });
 }
 
+/** How often the default normal window moves back past a recorded anomaly before it is taken as it is. */
+const NORMAL_WINDOW_MOVES = 10;
+
 const asSample = (row: { ts: Date; value: number }): MetricSample => ({ ts: new Date(row.ts).toISOString(), value: Number(row.value) });
 
 export function createPipelineControlActivities(db: Db) {
@@ -81,12 +84,31 @@ export function createPipelineControlActivities(db: Db) {
       });
     },
 
-    /** The metric's samples in the window, in time order (read-only). */
+    /**
+     * The metric's samples in the window, in time order (read-only). The `limit` before a time is the default normal
+     * window, so it is moved back until no other anomaly recorded on the metric lies in it (but those an operator
+     * marked false positives, which are normal): a monitor's pipeline of a later anomaly would otherwise test "quiet on
+     * normal" on the earlier ones and what follows them. After NORMAL_WINDOW_MOVES moves it is taken as it is.
+     */
     async readMetricSamples(window: SampleWindow): Promise<MetricSample[]> {
       let query = db.selectFrom('metric_samples').select(['ts', 'value']).where('tenant_id', '=', window.tenantId).where('metric', '=', window.metric);
       if ('before' in window) {
-        const rows = await query.where('ts', '<', new Date(window.before)).orderBy('ts', 'desc').limit(window.limit).execute();
-        return rows.reverse().map(asSample);
+        let before = new Date(window.before);
+        for (let move = 0; ; move += 1) {
+          const rows = await query.where('ts', '<', before).orderBy('ts', 'desc').limit(window.limit).execute();
+          if (rows.length === 0) return [];
+          const earlier = await db
+            .selectFrom('anomalies')
+            .select((eb) => eb.fn.min('start_ts').as('start'))
+            .where('tenant_id', '=', window.tenantId)
+            .where('metric', '=', window.metric)
+            .where('start_ts', '<', before)
+            .where('end_ts', '>=', rows[rows.length - 1].ts)
+            .where((eb) => eb.or([eb('class', 'is', null), eb('class', '!=', 'false_positive')]))
+            .executeTakeFirst();
+          if (!earlier?.start || move >= NORMAL_WINDOW_MOVES) return rows.reverse().map(asSample);
+          before = new Date(earlier.start);
+        }
       }
       query = 'after' in window ? query.where('ts', '>', new Date(window.after)) : query.where('ts', '>=', new Date(window.from)).where('ts', '<=', new Date(window.to));
       return (await query.orderBy('ts', 'asc').limit(window.limit).execute()).map(asSample);

@@ -12,8 +12,7 @@
  * - `ados runtime load` of a 1,000,000-line NDJSON file, as a child process: items/s and its peak RSS (VmHWM).
  * Nothing here asserts.
  */
-import { spawn } from 'node:child_process';
-import { readFileSync, rmSync } from 'node:fs';
+import { rmSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { dirname } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -25,13 +24,12 @@ import { addToChecksum, itemDigest } from '../../activities/capabilities/batch';
 import { prepareTaskRuntime, startTaskRuntime } from '../../client/task-runtime';
 import type { TaskRuntimeResult } from '../../shared/contract/task-runtime/messages';
 import { migrateToLatest, openDatabase } from '../../shared/node/db';
-import { ADOS_BIN, cleanEnv } from '../../test/helpers/processes';
 import { bundleWorkflows } from '../../test/helpers/stack';
 import { chainRuns, writeWorkItems } from '../../test/helpers/task-runtime';
-import { PROJECT_ROOT } from '../../test/helpers/toolchain';
 import type { BenchMetric, BenchReport, BenchSuite } from '../harness';
 import { benchDatabase } from '../lib/database';
 import { startInProcessStack } from '../lib/in-process-stack';
+import { runAdosMeasured } from '../lib/measured-cli';
 import type { BareBatchActivities, BareBatchesInput } from '../workflows/bare-batches';
 
 const ITEMS = 100_000;
@@ -65,16 +63,6 @@ function settledRss(): number {
   return process.memoryUsage().rss;
 }
 
-/** A process's peak resident set (VmHWM), in bytes, or undefined once it has gone. */
-function peakRss(pid: number): number | undefined {
-  try {
-    const kb = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1];
-    return kb === undefined ? undefined : Number(kb) * 1024;
-  } catch {
-    return undefined;
-  }
-}
-
 /** `ados runtime load` of LOAD_LINES lines into a database of its own: seconds and peak RSS of the CLI process. */
 async function measureLoad(): Promise<{ seconds: number; peakRssBytes: number; added: number; database: string }> {
   const file = writeWorkItems(LOAD_LINES);
@@ -83,24 +71,9 @@ async function measureLoad(): Promise<{ seconds: number; peakRssBytes: number; a
     const opened = await openDatabase(database.url, { poolSize: 1 });
     await migrateToLatest(opened.db);
     await opened.close();
-    const started = Date.now();
-    const child = spawn(process.execPath, [ADOS_BIN, 'runtime', 'load', '--task', `load-${started}`, '--tenant', TENANT, '--file', file, '--json'], {
-      cwd: PROJECT_ROOT,
-      env: cleanEnv({ DATABASE_URL: database.url, LOG_LEVEL: 'warn' }),
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    let peak = 0;
-    const sampler = setInterval(() => (peak = Math.max(peak, peakRss(child.pid!) ?? 0)), 100);
-    const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
-    clearInterval(sampler);
-    const seconds = (Date.now() - started) / 1000;
-    if (code !== 0) throw new Error(`ados runtime load exited ${code}: ${stderr.trim()}`);
-    const report = JSON.parse(stdout) as { added: number };
-    return { seconds, peakRssBytes: peak, added: report.added, database: database.kind };
+    const run = await runAdosMeasured(['runtime', 'load', '--task', `load-${Date.now()}`, '--tenant', TENANT, '--file', file, '--json'], { DATABASE_URL: database.url, LOG_LEVEL: 'warn' });
+    const report = JSON.parse(run.stdout) as { added: number };
+    return { seconds: run.seconds, peakRssBytes: run.peakRssBytes, added: report.added, database: database.kind };
   } finally {
     await database.stop();
     rmSync(dirname(file), { recursive: true, force: true });

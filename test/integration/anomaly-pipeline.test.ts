@@ -5,7 +5,10 @@
  * as a child → the handler on stage as a real process (pid, port) → its tests on the anomaly's own samples and the
  * normal window from metric_samples → approved → prod (a second real process) and its alert rate; rejected → the
  * stage process gone; no decision within the hour → escalated to the tenant's governance approvers → a second hour
- * without one rejects. Every process started here is stopped in afterAll and checked gone by pid.
+ * without one rejects. Last, the monitor starts one: `ados metrics watch --approvers` on the series classifies its
+ * 30-minute anomaly unknown and starts its pipeline child, which `ados anomaly approve` promotes once it waits at the
+ * gate. It runs last: run before the escalation test, that test's two-hour time skip did not end within its timeout
+ * (cause not found yet). Every process started here is stopped in afterAll and checked gone by pid.
  */
 import fs from 'node:fs';
 import os from 'node:os';
@@ -13,13 +16,17 @@ import path from 'node:path';
 import { getAnomalyPipelineResult, startAnomalyPipeline } from '../../client/anomaly-pipeline';
 import { runCli } from '../../client/cli';
 import { decide } from '../../client/common/approval';
+import { getMonitorStatus } from '../../client/metrics';
 import type { AnomalyPipelineResult } from '../../shared/contract/anomaly/pipeline';
 import type { ExtractionResult } from '../../shared/contract/extraction/messages';
+import { AdosStage } from '../../shared/contract/search-attributes';
+import { anomalyMonitorWorkflowId, anomalyPipelineWorkflowId } from '../../shared/contract/workflow-ids';
 import { loadConfig } from '../../shared/node/config';
 import { processAlive } from '../../shared/node/process/process-group';
 import { processRuntime } from '../../shared/node/runtime';
 import { createTenant } from '../../shared/node/tenancy/store';
 import { anomalySamples, awaitingHandlerApproval, ingestNabSeries, nabPipelineInput } from '../helpers/anomaly-pipeline';
+import { eventually } from '../helpers/eventually';
 import { useTimeSkippingStack, type AdosStack } from '../helpers/stack';
 import { auditEvents } from '../workflows/fixtures';
 
@@ -177,5 +184,56 @@ describe('nobody decides', () => {
       ['anomaly-handler', ['alice', 'bob']],
       ['anomaly-handler-escalated', ['gina', 'gus']],
     ]);
+  }, 80_000);
+});
+
+describe('the monitor starts the pipeline of an unknown anomaly', () => {
+  it('`ados metrics watch --approvers` → classified unknown → its anomalyPipeline child waits at the gate → `ados anomaly approve` promotes it', async () => {
+    const metric = 'ec2_cpu_825cc2_watched';
+    await ingestNabSeries(stack, 'acme', metric);
+    // The CLI in this process, on this stack's server and queues (the monitor runs on its control worker).
+    process.env.TEMPORAL_ADDRESS = stack.env.address;
+    process.env.ADOS_TASK_QUEUE_PREFIX = stack.taskQueuePrefix;
+    // The default ensemble closes three anomalies on this series; only the one of 03:34–04:04 lasts 30 min, so with a
+    // 30 min persistence threshold it alone is unknown (the two single-sample ones are transient).
+    expect(await runCli(['metrics', 'watch', '--metric', metric, '--tenant', 'acme', '--interval', '1s', '--persist-threshold', '30m', '--approvers', 'alice,bob', '--json'])).toBe(0);
+    const monitorId = anomalyMonitorWorkflowId('acme', metric);
+    const pipelineId = anomalyPipelineWorkflowId('acme', metric, '2014-04-16T03:34:00.000Z');
+    const classified = await eventually('the monitor classified the whole series', 30_000, async () => {
+      const rows = await stack.db.selectFrom('anomalies').select(['id', 'class', 'action', 'child_workflow_id', 'status']).where('tenant_id', '=', 'acme').where('metric', '=', metric).orderBy('id').execute();
+      return rows.length === 3 && rows.every((r) => r.class !== null) ? rows : undefined;
+    }, 200);
+    expect(classified.map((r) => ({ id: r.id, class: r.class, action: r.action, child: r.child_workflow_id }))).toEqual([
+      { id: anomalyPipelineWorkflowId('acme', metric, '2014-04-15T15:44:00.000Z'), class: 'transient', action: 'record', child: null },
+      { id: anomalyPipelineWorkflowId('acme', metric, '2014-04-15T16:54:00.000Z'), class: 'transient', action: 'record', child: null },
+      { id: pipelineId, class: 'unknown', action: 'pipeline', child: pipelineId },
+    ]);
+
+    const waiting = await awaitingHandlerApproval(stack, pipelineId);
+    seenPids.add(waiting.staging!.pid);
+    expect(waiting.tests.map((t) => [t.name, t.passed])).toEqual([['flags-anomaly', true], ['quiet-on-normal', true]]);
+    const described = await stack.client.workflow.getHandle(pipelineId).describe();
+    expect({ type: described.type, parent: described.parentExecution?.workflowId, stage: described.typedSearchAttributes.get(AdosStage) }).toEqual({ type: 'anomalyPipeline', parent: monitorId, stage: 'awaiting_approval' });
+    const run = await stack.db.selectFrom('runs').select(['kind', 'requested_by', 'input']).where('workflow_id', '=', pipelineId).executeTakeFirstOrThrow();
+    // The anomaly's own seven samples (03:34 … 04:04, 5 min apart), handed over by the monitor.
+    expect({ kind: run.kind, requestedBy: run.requested_by, input: run.input }).toMatchObject({
+      kind: 'anomaly',
+      requestedBy: monitorId,
+      input: { approval: { approvers: ['alice', 'bob'] }, anomaly: { samples: 7, start: '2014-04-16T03:34:00.000Z', end: '2014-04-16T04:04:00.000Z' } },
+    });
+    expect((await auditEvents(stack.db, pipelineId)).map((e) => e.event).slice(-1)).toEqual(['approval.requested']);
+    expect((await getMonitorStatus(stack.client, monitorId)).status?.classified).toMatchObject({ unknown: 1, transient: 2 });
+
+    // The monitor stops; its child (abandoned on close) waits on. It is polled, not awaited, so no time skips past the gate.
+    expect(await runCli(['metrics', 'stop', '--metric', metric, '--tenant', 'acme', '--reason', 'test done'])).toBe(0);
+    await eventually('the monitor stopped', 15_000, async () => ((await stack.client.workflow.getHandle(monitorId).describe()).status.name === 'COMPLETED' ? true : undefined), 200);
+    expect((await stack.client.workflow.getHandle(pipelineId).describe()).status.name).toBe('RUNNING');
+
+    expect(await runCli(['anomaly', 'approve', pipelineId, '--tenant', 'acme', '--as', 'alice', '--comment', 'handles it', '--unsigned'])).toBe(0);
+    const result = await getAnomalyPipelineResult(stack.client, pipelineId);
+    if (result.production) seenPids.add(result.production.pid);
+    expect(result).toMatchObject({ outcome: 'promoted', escalated: false, staging: { pid: waiting.staging!.pid } });
+    expect(processAlive(result.production!.pid)).toBe(true);
+    expect((await auditEvents(stack.db, pipelineId)).map((e) => e.event).slice(-5)).toEqual(['approval.requested', 'approval.granted', 'handler.promoted', 'handler.alert_rate', 'run.finished']);
   }, 80_000);
 });

@@ -25,7 +25,7 @@ export interface AnomalyPipelineScenario {
 }
 
 /** Runs `body` under a fresh data directory (the capability worker of this process reads ADOS_DATA_DIR), then stops every process. */
-async function withDataDir<T>(body: () => Promise<T>): Promise<T> {
+export async function withDataDir<T>(body: () => Promise<T>): Promise<T> {
   const scratch = fs.mkdtempSync(path.join(os.tmpdir(), 'ados-replay-anomaly-'));
   const previous = process.env.ADOS_DATA_DIR;
   process.env.ADOS_DATA_DIR = path.join(scratch, 'data');

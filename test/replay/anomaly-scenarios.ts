@@ -2,17 +2,23 @@
  * Recorded scenarios of the anomaly monitor, listed in record-histories.ts's SCENARIOS
  * (test/histories/main/anomalyMonitor-*.json, anomalyInvestigation-*.json): a NAB series from the shared set (read in
  * place) ingested into the stack's database and watched 1000 samples per 1 s interval until every sample is scored,
- * then stopped; the same with a chain that hands over (continue-as-new) on the way, recorded from its first run; and
- * the investigator a recurring anomaly started.
+ * then stopped; the same with a chain that hands over (continue-as-new) on the way, recorded from its first run; the
+ * investigator a recurring anomaly started; and a monitor with approvers whose unknown anomaly starts its
+ * anomalyPipeline child (real handler processes, as in anomaly-pipeline-scenarios.ts).
  */
 import path from 'node:path';
 import { loadNabDataDir } from '../../shared/node/config';
+import { getAnomalyPipelineResult } from '../../client/anomaly-pipeline';
+import { decide } from '../../client/common/approval';
 import { prepareAnomalyMonitor, startAnomalyMonitor, stopAnomalyMonitor } from '../../client/metrics';
 import { anomalyMonitorStatusQuery, type AnomalyMonitorRequest, type AnomalyMonitorResult } from '../../shared/contract/anomaly/monitor';
 import type { AnomalyFinding } from '../../shared/contract/anomaly/investigation';
 import { ingestCsv } from '../../shared/node/anomaly/samples';
+import { awaitingHandlerApproval, ingestNabSeries } from '../helpers/anomaly-pipeline';
+import { eventually } from '../helpers/eventually';
 import type { AdosStack } from '../helpers/stack';
 import { PROJECT_ROOT } from '../helpers/toolchain';
+import { withDataDir } from './anomaly-pipeline-scenarios';
 
 const NAB_FILE = path.join(loadNabDataDir(), 'data', 'artificialWithAnomaly', 'art_daily_jumpsup.csv');
 const SERIES_SAMPLES = 4032;
@@ -50,6 +56,31 @@ async function untilScored(stack: AdosStack, handle: ReturnType<AdosStack['clien
   }
 }
 
+/**
+ * ec2_cpu_utilization_825cc2 watched with approvers and a 30 min persistence threshold: the default ensemble closes
+ * three anomalies, two single-sample (transient) and one of 30 min (unknown), whose pipeline child the monitor starts.
+ * Once the child waits at its gate the monitor is stopped (polled, so no time skips past the gate), then bob rejects.
+ */
+async function monitorStartingPipeline(stack: AdosStack): Promise<{ workflowId: string; outcome: string }> {
+  const metric = 'cpu_825cc2_watched';
+  await ingestNabSeries(stack, 'replay', metric);
+  const input = prepareAnomalyMonitor({ tenantId: 'replay', metric, interval: '1s', persistThreshold: '30m', approvers: ['alice', 'bob'], requestedBy: 'carol' });
+  const { workflowId } = await startAnomalyMonitor(stack.client, stack.config, input);
+  const unknown = await eventually('the unknown anomaly started its pipeline', 60_000, async () => {
+    const row = await stack.db.selectFrom('anomalies').select('child_workflow_id').where('tenant_id', '=', 'replay').where('metric', '=', metric).where('class', '=', 'unknown').executeTakeFirst();
+    return row?.child_workflow_id ?? undefined;
+  }, 200);
+  await awaitingHandlerApproval(stack, unknown);
+  await stopAnomalyMonitor(stack.client, workflowId, 'carol', 'recorded');
+  const handle = stack.client.workflow.getHandle(workflowId);
+  await eventually('the monitor stopped', 30_000, async () => ((await handle.describe()).status.name === 'COMPLETED' ? true : undefined), 200);
+  const result = (await handle.result()) as AnomalyMonitorResult;
+  await decide(stack.client, unknown, { decision: 'reject', approver: 'bob', comment: 'recorded' }, 'signal');
+  const pipeline = await getAnomalyPipelineResult(stack.client, unknown);
+  if (pipeline.outcome !== 'rejected') throw new Error(`scenario monitor-started-pipeline: its pipeline ended ${pipeline.outcome}`);
+  return { workflowId, outcome: result.outcome };
+}
+
 export const ANOMALY_SCENARIOS: AnomalyScenario[] = [
   {
     workflowType: 'anomalyMonitor',
@@ -83,6 +114,13 @@ export const ANOMALY_SCENARIOS: AnomalyScenario[] = [
       if (result.chainIndex < 1) throw new Error(`scenario monitor-handed-over did not hand over (chain index ${result.chainIndex})`);
       return { workflowId, runId, outcome: result.outcome };
     },
+  },
+  {
+    workflowType: 'anomalyMonitor',
+    name: 'monitor-started-pipeline',
+    description: 'ec2_cpu_utilization_825cc2 with approvers and a 30 min persistence threshold: two transient anomalies and an unknown one, whose anomalyPipeline child it starts; stopped while the child waits at its gate',
+    expected: 'stopped',
+    run: (stack) => withDataDir(() => monitorStartingPipeline(stack)),
   },
   {
     workflowType: 'anomalyInvestigation',
