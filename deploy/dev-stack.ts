@@ -17,6 +17,7 @@ import { processRuntime } from '../shared/node/runtime';
 import { ensureSearchAttributes } from '../workers/search-attributes';
 import { ensureSchedule, transferScheduleOptions } from '../shared/node/schedules/schedules';
 import { loadTransferScheduleConfig } from '../shared/node/schedules/spec';
+import { loadStrategyTrainingScheduleConfig, strategyTrainingScheduleOptions } from '../shared/node/learning/strategy/training-schedule';
 import { listPending } from '../client/common/pending';
 import { startDeliveryRun } from '../client/delivery';
 import { readInputFile } from '../client/plan-file';
@@ -153,6 +154,8 @@ async function main(): Promise<void> {
   // 5. ADOS's schedules (the transfer-learning cycles), created or brought to their configuration.
   const transferSchedule = transferScheduleOptions(loadTransferScheduleConfig(), config.taskQueuePrefix);
   say(`schedule ${transferSchedule.scheduleId}: ${await ensureSchedule(client, transferSchedule)}`);
+  const trainingSchedule = strategyTrainingScheduleOptions(loadStrategyTrainingScheduleConfig(), config.taskQueuePrefix);
+  say(`schedule ${trainingSchedule.scheduleId}: ${await ensureSchedule(client, trainingSchedule)}`);
 
   const cli = './client/bin/ados.cjs';
   say('');

@@ -134,7 +134,7 @@ export class ApprovalGate {
     onOpen?.();
     upsertSearchAttributes([{ key: AdosAwaitingApproval, value: true }]);
     for (;;) {
-      const decided = await condition(() => this.result !== undefined, Math.max(0, deadline - Date.now()));
+      const decided = await condition(() => this.result !== undefined, Math.max(0, deadline - Date.now()), { summary: `${gate}: approval by ${policy.quorum} of ${policy.approvers.join(', ')} within ${policy.timeout}` });
       if (!decided) {
         this.result = 'expired';
         break;

@@ -6,7 +6,7 @@
  */
 import { hostname } from 'node:os';
 import type { Client } from '@temporalio/client';
-import type { TestWorkflowEnvironment } from '@temporalio/testing';
+import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { DefaultLogger, Runtime, type Worker } from '@temporalio/worker';
 import { ADOS_SEARCH_ATTRIBUTES } from '../../shared/contract/search-attributes';
 import { loadConfig, type AdosConfig } from '../../shared/node/config';
@@ -24,6 +24,8 @@ export interface InProcessStackOptions {
   maxConcurrent: number;
   /** Workers of the suite's own, created once the stack is up (on `${prefix}.…` queues). */
   extraWorkers?: (stack: { env: TestWorkflowEnvironment; prefix: string }) => Promise<Worker[]>;
+  /** A Temporal server already running (e.g. `ados cluster up`'s frontend) instead of a dev server started here. */
+  temporalAddress?: string;
 }
 
 export interface InProcessStack {
@@ -43,7 +45,9 @@ export async function startInProcessStack(options: InProcessStackOptions): Promi
   } catch {
     // A Runtime exists already (an earlier suite in this process): keep it.
   }
-  const env = await createDevServerEnv({ searchAttributes: [...ADOS_SEARCH_ATTRIBUTES] });
+  const env = options.temporalAddress
+    ? await TestWorkflowEnvironment.createFromExistingServer({ address: options.temporalAddress, namespace: 'default' })
+    : await createDevServerEnv({ searchAttributes: [...ADOS_SEARCH_ATTRIBUTES] });
   const stops: Array<() => Promise<void>> = [() => env.teardown()];
   const stop = async () => {
     for (const step of stops) await step().catch(() => undefined);

@@ -58,8 +58,10 @@ function planTasks(): PlanTask[] {
 
 type Stack = InProcessStack;
 
-async function startStack(): Promise<Stack> {
+/** The stack of this benchmark: on a dev server started here, or on the Temporal server at `temporalAddress`. */
+export async function startRoutingStack(temporalAddress?: string): Promise<Stack> {
   const stack = await startInProcessStack({
+    ...(temporalAddress ? { temporalAddress } : {}),
     capabilities: [CAPABILITY],
     maxConcurrent: 2 * MAX_PARALLEL,
     extraWorkers: async ({ env, prefix }) => {
@@ -74,7 +76,7 @@ async function startStack(): Promise<Stack> {
   return stack;
 }
 
-interface Sample {
+export interface Sample {
   ms: number;
   events: number;
   activities: number;
@@ -120,7 +122,7 @@ async function historySample(client: Client, workflowId: string): Promise<Omit<S
   };
 }
 
-async function runAdos(stack: Stack, n: number): Promise<Sample> {
+export async function runAdos(stack: Stack, n: number): Promise<Sample> {
   const input: DeliveryRunInput = {
     tenantId: TENANT,
     runId: `routing-${Date.now()}-${n}`,
@@ -141,7 +143,7 @@ async function runAdos(stack: Stack, n: number): Promise<Sample> {
   return { ms, ...(await historySample(stack.client, workflowId)), auditEntries: Number(audit.n), tasksRecorded: Number(tasks.n) };
 }
 
-async function runFloor(stack: Stack, n: number): Promise<Sample> {
+export async function runFloor(stack: Stack, n: number): Promise<Sample> {
   const input: BareDagInput = {
     tenantId: TENANT,
     runId: `floor-${Date.now()}-${n}`,
@@ -158,28 +160,33 @@ async function runFloor(stack: Stack, n: number): Promise<Sample> {
   return { ms, ...(await historySample(stack.client, input.runId)) };
 }
 
+/** One warm-up run of each, then REPEATS of each, alternating which goes first (neither always on the warmer machine). */
+export async function alternateRuns(stack: Stack, label: string, repeats = REPEATS): Promise<{ ados: Sample[]; floor: Sample[] }> {
+  // Warm-up: bundles loaded, workflow caches and connections hot, the queues created.
+  await runAdos(stack, 0);
+  await runFloor(stack, 0);
+  const ados: Sample[] = [];
+  const floor: Sample[] = [];
+  for (let i = 1; i <= repeats; i++) {
+    if (i % 2 === 1) {
+      ados.push(await runAdos(stack, i));
+      floor.push(await runFloor(stack, i));
+    } else {
+      floor.push(await runFloor(stack, i));
+      ados.push(await runAdos(stack, i));
+    }
+    process.stdout.write(`  [${label}] ${i}/${repeats}: ADOS ${ados.at(-1)!.ms} ms, floor ${floor.at(-1)!.ms} ms\n`);
+  }
+  return { ados, floor };
+}
+
 export const suite: BenchSuite = {
   name: 'routing-overhead',
   description: `a ${WIDTH * DEPTH}-task DAG of no-op activities through ADOS (deliveryRun) vs the floor (a bare Temporal workflow, same scheduler and activity options), same dev server`,
   async run(): Promise<BenchReport> {
-    const stack = await startStack();
+    const stack = await startRoutingStack();
     try {
-      // Warm-up: bundles loaded, workflow caches and connections hot, the queues created.
-      await runAdos(stack, 0);
-      await runFloor(stack, 0);
-      const ados: Sample[] = [];
-      const floor: Sample[] = [];
-      for (let i = 1; i <= REPEATS; i++) {
-        // Alternate which goes first, so that neither always runs on the warmer machine.
-        if (i % 2 === 1) {
-          ados.push(await runAdos(stack, i));
-          floor.push(await runFloor(stack, i));
-        } else {
-          floor.push(await runFloor(stack, i));
-          ados.push(await runAdos(stack, i));
-        }
-        process.stdout.write(`  [routing-overhead] ${i}/${REPEATS}: ADOS ${ados.at(-1)!.ms} ms, floor ${floor.at(-1)!.ms} ms\n`);
-      }
+      const { ados, floor } = await alternateRuns(stack, 'routing-overhead');
       const adosMs = median(ados.map((s) => s.ms));
       const floorMs = median(floor.map((s) => s.ms));
       const ratios = ados.map((s, i) => s.ms / floor[i].ms);

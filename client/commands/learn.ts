@@ -3,7 +3,7 @@ import { STRATEGY_ARM_NAMES } from '../../shared/contract/learning/strategy/stra
 import type { SimulationReport } from '../../shared/node/learning/strategy/service';
 import type { Estimate } from '../../shared/node/learning/strategy/off-policy';
 import { scopedTenant, TENANT_OPTION_HELP } from '../common/tenant-scope';
-import { configureStrategies, estimateStrategies, showStrategies, startStrategyPromotion, trainShadow, validatePromotion } from '../learning/strategy';
+import { configureMeta, configureStrategies, estimateStrategies, showMeta, showStrategies, startStrategyPromotion, trainShadow, trainShadowByWorkflow, validatePromotion } from '../learning/strategy';
 import { withClient } from './context';
 import { registerTransferCommand } from '../learning/transfer';
 import { emit } from '../output';
@@ -84,12 +84,16 @@ export function registerLearnCommands(program: Command): void {
 
   learn
     .command('train')
-    .description('train the tenant\'s shadow model (conservative Q-learning); its choice is recorded beside live decisions, never acted on')
+    .description('train the tenant\'s shadow model (conservative Q-learning) through the strategyTraining workflow; its choice is recorded beside live decisions, never acted on')
     .option('--tenant <id>', TENANT_OPTION_HELP)
+    .option('--local', 'train in this process instead (no Temporal; DATABASE_URL only)')
     .option('--json', 'print JSON')
-    .action(async (flags: { tenant?: string; json?: boolean }) => {
-      const trained = await trainShadow(scopedTenant(flags.tenant));
-      emit(!!flags.json, trained, () => `shadow model v${trained.version} trained on ${trained.runs} runs`);
+    .action(async (flags: { tenant?: string; local?: boolean; json?: boolean }) => {
+      const tenantId = scopedTenant(flags.tenant);
+      const trained = flags.local ? await trainShadow(tenantId) : await withClient(({ client, config }) => trainShadowByWorkflow(client, config, tenantId));
+      emit(!!flags.json, trained, () =>
+        trained.outcome === 'unchanged' ? `shadow model v${trained.version} is current: ${trained.reason}` : `shadow model v${trained.version} trained on ${trained.runs} runs`,
+      );
     });
 
   learn
@@ -115,5 +119,36 @@ export function registerLearnCommands(program: Command): void {
       });
       const started = await withClient(({ client, config }) => startStrategyPromotion(client, config, input));
       emit(!!flags.json, started, () => `started ${started.workflowId}: approve with ados approve ${started.workflowId} --as <user>`);
+    });
+
+  const meta = learn.command('meta').description('the meta-policy across opted-in tenants (ados tenant opt-in|opt-out): aggregates only, served from k tenants and n runs');
+  meta
+    .command('show')
+    .description('the thresholds and each pattern (goal type, budget band): tenants and runs behind it, served or not')
+    .option('--json', 'print JSON')
+    .action(async (flags: { json?: boolean }) => {
+      const report = await showMeta();
+      emit(!!flags.json, report, () => {
+        const { settings } = report;
+        const lines = [`served from ${settings.minTenants} tenants and ${settings.minRuns} runs; a warm start gives an arm at most ${settings.maxPriorRuns} pseudo-runs`];
+        if (report.patterns.length === 0) lines.push('no contributions yet');
+        for (const p of report.patterns) lines.push(`${`${p.goalType}/${p.budgetBand}`.padEnd(20)} tenants ${String(p.tenants).padStart(4)}  runs ${String(p.runs).padStart(6)}  ${p.served ? 'served' : 'not served'}`);
+        return lines.join('\n');
+      });
+    });
+  meta
+    .command('configure')
+    .description('the installation\'s thresholds (only the flags given change)')
+    .option('--min-tenants <k>', 'distinct tenants a pattern needs to be served (at least 2; default 3)')
+    .option('--min-runs <n>', 'runs a pattern needs to be served (default 30)')
+    .option('--max-prior-runs <m>', 'most pseudo-runs a warm start gives one arm (0: no warm start; default 10)')
+    .option('--json', 'print JSON')
+    .action(async (flags: { minTenants?: string; minRuns?: string; maxPriorRuns?: string; json?: boolean }) => {
+      const settings = await configureMeta({
+        ...(flags.minTenants !== undefined ? { minTenants: Number(flags.minTenants) } : {}),
+        ...(flags.minRuns !== undefined ? { minRuns: Number(flags.minRuns) } : {}),
+        ...(flags.maxPriorRuns !== undefined ? { maxPriorRuns: Number(flags.maxPriorRuns) } : {}),
+      });
+      emit(!!flags.json, settings, () => `served from ${settings.minTenants} tenants and ${settings.minRuns} runs; at most ${settings.maxPriorRuns} pseudo-runs per arm`);
     });
 }

@@ -4,6 +4,7 @@ import type { Command } from 'commander';
 import { loadConfig } from '../../shared/node/config';
 import { backfillSchedule, describeSchedule, ensureSchedule, listSchedules, setSchedulePaused, transferScheduleOptions, triggerSchedule, updateScheduleTiming } from '../../shared/node/schedules/schedules';
 import { loadTransferScheduleConfig } from '../../shared/node/schedules/spec';
+import { loadStrategyTrainingScheduleConfig, strategyTrainingScheduleOptions } from '../../shared/node/learning/strategy/training-schedule';
 import { openCliDatabase } from '../common/database';
 import { emit } from '../output';
 import { withClient } from './context';
@@ -125,5 +126,7 @@ export function registerScheduleCommands(program: Command): void {
       const options = transferScheduleOptions(loadTransferScheduleConfig(), config.taskQueuePrefix);
       const outcome = await withClient(({ client }) => ensureSchedule(client, options));
       process.stdout.write(`${options.scheduleId}: ${outcome}\n`);
+      const training = strategyTrainingScheduleOptions(loadStrategyTrainingScheduleConfig(), config.taskQueuePrefix);
+      process.stdout.write(`${training.scheduleId}: ${await withClient(({ client }) => ensureSchedule(client, training))}\n`);
     });
 }

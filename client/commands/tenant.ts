@@ -4,6 +4,7 @@ import { formatAmount } from '../../shared/contract/tenancy/budget';
 import { POLICY_NAMES, tenantIdSchema, type TenantProfile, type TenantProfilePatch } from '../../shared/contract/tenancy/profile';
 import { InputValidationError, type ValidationIssue } from '../../shared/contract/validation';
 import { loadConfig } from '../../shared/node/config';
+import { setMetaOptIn } from '../../shared/node/learning/strategy/meta-store';
 import { createTenant, deactivateTenant, forkPolicy, listTenants, updateTenant, type TenantRecord } from '../../shared/node/tenancy/store';
 import { openCliDatabase } from '../common/database';
 import { emit } from '../output';
@@ -277,4 +278,21 @@ export function registerTenantCommands(program: Command): void {
       const forked = await withDatabase((db) => forkPolicy(db, from, to, by()));
       emit(!!opts.json, forked, () => [`copied the policies of ${from} to ${to}`, ...formatProfile(forked.id, forked.profile)].join('\n'));
     });
+
+  // The strategy meta-policy (README, "Strategy learning"): sharing the tenant's run outcomes as aggregates only.
+  for (const optIn of [true, false]) {
+    tenant
+      .command(optIn ? 'opt-in' : 'opt-out')
+      .description(optIn
+        ? 'share the tenant\'s finished runs with the strategy meta-policy (aggregates only, no tenant id); audited'
+        : 'stop sharing: the tenant\'s later runs add nothing to the meta-policy (what it shared stays in the sums); audited')
+      .argument('<tenant>')
+      .option('--reason <text>', 'why (audited)')
+      .option('--json', 'print JSON')
+      .action(async (id: string, opts: { reason?: string; json?: boolean }) => {
+        const tenantIdText = tenantId(id);
+        const updated = await withDatabase((db) => setMetaOptIn(db, tenantIdText, optIn, by(), opts.reason));
+        emit(!!opts.json, updated, () => `tenant ${updated.id}: ${optIn ? 'opted in to' : 'opted out of'} the strategy meta-policy (meta-learning ${updated.profile.metaLearning ? 'on' : 'off'})`);
+      });
+  }
 }

@@ -13,7 +13,11 @@ import { loadConfig, type AdosConfig } from '../../shared/node/config';
 import type { Db } from '../../shared/node/db';
 import { banditReport, simulateStrategies, trainShadowModel, type SimulationReport } from '../../shared/node/learning/strategy/service';
 import { loadSettings, saveSettings } from '../../shared/node/learning/strategy/store';
+import { metaSettingsSchema, type MetaSettings } from '../../shared/contract/learning/strategy/meta';
+import { listMetaPatterns, loadMetaSettings, saveMetaSettings } from '../../shared/node/learning/strategy/meta-store';
 import type { strategyPromotion } from '../../workflows/learning/strategy/strategy-promotion';
+import type { strategyTraining } from '../../workflows/learning/strategy/strategy-training';
+import { strategyTrainingWorkflowId, type TrainedModel } from '../../shared/contract/learning/strategy/training';
 import { withCliDatabase } from '../common/database';
 
 
@@ -60,9 +64,30 @@ export function configureStrategies(tenantId: string, patch: Partial<StrategySet
   });
 }
 
-/** `ados learn train`: trains the tenant's shadow model on its rewarded runs. */
-export function trainShadow(tenantId: string) {
+/** `ados learn train --local`: trains the tenant's shadow model on its rewarded runs, in this process. */
+export function trainShadow(tenantId: string): Promise<TrainedModel> {
   return withCliDatabase('ados learn train', (db) => trainShadowModel(db, tenantId));
+}
+
+/**
+ * `ados learn train`: runs the `strategyTraining` workflow for the tenant (its heartbeating activity trains on a
+ * control worker) and waits for its result. Too few runs is refused like the local training (exit 2).
+ */
+export async function trainShadowByWorkflow(client: Client, config: AdosConfig, tenantId: string): Promise<TrainedModel & { workflowId: string }> {
+  const workflowId = strategyTrainingWorkflowId(tenantId, Date.now());
+  const handle = await client.workflow.start<typeof strategyTraining>('strategyTraining', {
+    args: [{ tenantIds: [tenantId] }],
+    workflowId,
+    taskQueue: controlTaskQueue(config.taskQueuePrefix),
+    typedSearchAttributes: [
+      { key: AdosTenant, value: tenantId },
+      { key: AdosKind, value: 'learning' },
+    ],
+    staticSummary: `train the shadow strategy model of ${tenantId}`,
+  });
+  const [model] = (await handle.result()).models;
+  if (model.outcome === 'too_few_runs') throw new InputValidationError('ados learn train', [{ path: '--tenant', message: model.reason ?? 'too few rewarded runs' }]);
+  return { ...model, workflowId };
 }
 
 /** A promotion request, validated before anything connects (the workflow validates it again). */
@@ -89,3 +114,24 @@ export async function startStrategyPromotion(client: Client, config: AdosConfig,
   });
   return { workflowId };
 }
+
+/** `ados learn meta show`: the meta-policy's thresholds and each pattern's size (tenants, runs) and whether it is served. */
+export function showMeta() {
+  return withCliDatabase('ados learn meta show', async (db) => {
+    const settings = await loadMetaSettings(db);
+    const patterns = (await listMetaPatterns(db)).map((p) => ({ ...p, served: p.tenants >= settings.minTenants && p.runs >= settings.minRuns }));
+    return { settings, patterns };
+  });
+}
+
+/** `ados learn meta configure`: changes the given thresholds, keeps the others. */
+export function configureMeta(patch: Partial<MetaSettings>): Promise<MetaSettings> {
+  return withCliDatabase('ados learn meta configure', async (db) => {
+    const parsed = metaSettingsSchema.safeParse({ ...(await loadMetaSettings(db)), ...patch });
+    if (!parsed.success) throw new InputValidationError('meta-policy settings', issuesFromZod(parsed.error).map((i) => ({ ...i, path: META_FLAG_OF[i.path] ?? i.path })));
+    await saveMetaSettings(db, parsed.data);
+    return parsed.data;
+  });
+}
+
+const META_FLAG_OF: Record<string, string> = { minTenants: '--min-tenants', minRuns: '--min-runs', maxPriorRuns: '--max-prior-runs' };

@@ -24,6 +24,7 @@ import { ingestCsv, sampleLines } from '../../shared/node/anomaly/samples';
 import { listAnomalies } from '../../shared/node/anomaly/store';
 import { loadConfig, loadNabDataDir, type AdosConfig } from '../../shared/node/config';
 import { migrateToLatest, openDatabase, type DatabaseHandle, type Db } from '../../shared/node/db';
+import { registerScrapeMetrics } from '../../shared/node/metrics/ados-metrics';
 import { eventually } from '../helpers/eventually';
 import { startPostgresServer, type PostgresServer } from '../helpers/postgres-server';
 import { cleanEnv, ManagedProcess, runAdosCli } from '../helpers/processes';
@@ -149,6 +150,13 @@ test('a monitor survives a SIGKILL of its worker: every sample scored once, the 
     // Each anomaly has the class its rules gave and the matching action; an unknown one started no pipeline (no approvers).
     const actionOf: Record<string, string> = { known: 'notify', false_positive: 'record', novel: 'investigate', unknown: 'pipeline', transient: 'record' };
     expect(recorded.filter((a) => a.class === null || a.action !== actionOf[a.class])).toEqual([]);
+    // A worker's /metrics reports them by class (the same scrape-time gauge, on this database).
+    const registry = new Registry();
+    registerScrapeMetrics({ db: async () => db }, registry);
+    const alerts = (await registry.getSingleMetric('ados_anomaly_alerts')!.get()).values.filter((v) => v.labels.tenant === TENANT && v.labels.metric === METRIC);
+    const byClass: Record<string, number> = {};
+    for (const a of recorded) byClass[a.class!] = (byClass[a.class!] ?? 0) + 1;
+    expect(Object.fromEntries(alerts.map((v) => [v.labels.class, v.value]))).toEqual(byClass);
     const workflowId = anomalyMonitorWorkflowId(TENANT, METRIC);
     // The status takes its tally from the database each interval (so a class the killed worker committed, which no
     // retry returns again, is counted too): wait for the next interval's count, which fails if one is never counted.

@@ -10,6 +10,7 @@ import { shadowState } from '../../shared/contract/learning/strategy/offline-rl'
 import { strategyPromotionStatusQuery, strategyPromotionWorkflowId, type PromotionOutcome, type StrategyPromotionInput, type StrategyPromotionResult } from '../../shared/contract/learning/strategy/promotion';
 import { applyArm, findArm } from '../../shared/contract/learning/strategy/strategy';
 import { controlTaskQueue } from '../../shared/contract/task-queues';
+import type { StrategyTrainingResult } from '../../shared/contract/learning/strategy/training';
 import { rewardRun, selectStrategy, trainShadowModel } from '../../shared/node/learning/strategy/service';
 import { applyReward, findModel, recordDecision, saveSettings } from '../../shared/node/learning/strategy/store';
 import { eventually } from '../helpers/eventually';
@@ -32,7 +33,7 @@ export async function seedTrainedTenant(stack: AdosStack, tenantId: string): Pro
     const reward = arm === 'serial' ? 0.9 : 0.2;
     await applyReward(stack.db, workflowId, { reward, quality: reward, cost: 0, riskPenalty: 0, measurement: { succeeded: true, durationSeconds: 1, reportedCost: 0, escalations: 0 } });
   }
-  return (await trainShadowModel(stack.db, tenantId)).version;
+  return (await trainShadowModel(stack.db, tenantId)).version!;
 }
 
 export function promotionInput(tenantId: string, modelVersion: number, extra: Partial<StrategyPromotionInput> = {}): StrategyPromotionInput {
@@ -65,11 +66,34 @@ export async function approveThenFail(stack: AdosStack, handle: WorkflowHandle, 
 }
 
 export interface StrategyPromotionScenario {
-  workflowType: 'strategyPromotion';
+  workflowType: 'strategyPromotion' | 'strategyTraining';
   name: string;
   description: string;
-  run(stack: AdosStack): Promise<{ workflowId: string; outcome: string }>;
-  expected: PromotionOutcome;
+  run(stack: AdosStack): Promise<{ workflowId: string; runId?: string; outcome: string }>;
+  expected: PromotionOutcome | 'succeeded';
+}
+
+/**
+ * A watch of two checks per run, approved, then three hours without a run (a hand-over or more), then three good
+ * runs: kept. Returns the chain's first run and its last.
+ */
+export async function watchChain(stack: AdosStack, tenantId: string): Promise<{ workflowId: string; firstRunId: string; lastRunId: string; outcome: string }> {
+  const version = await seedTrainedTenant(stack, tenantId);
+  const handle = await startPromotion(stack, promotionInput(tenantId, version, { watchChecksPerRun: 2 }));
+  const firstRunId = (await handle.describe()).runId;
+  await eventually('the promotion at the approval gate', 30_000, async () => ((await handle.query(strategyPromotionStatusQuery)).stage === 'awaiting_approval' ? true : undefined));
+  await decide(stack.client, handle.workflowId, { decision: 'approve', approver: 'alice', comment: 'go' });
+  await eventually('the model live', 30_000, async () => ((await findModel(stack.db, tenantId, version))!.status === 'live' ? true : undefined));
+  await stack.env.sleep('3h');
+  const latest = stack.client.workflow.getHandle(handle.workflowId);
+  await eventually('the watch continued as new', 30_000, async () => (((await latest.query(strategyPromotionStatusQuery)).chainIndex ?? 0) >= 1 ? true : undefined));
+  for (let i = 0; i < 3; i++) {
+    const workflowId = `live-chain-${tenantId}-${i}`;
+    await selectFor(stack, tenantId, workflowId);
+    await rewardRun(stack.db, { tenantId, workflowId, succeeded: true, durationSeconds: 1, escalations: 0 });
+  }
+  const result: StrategyPromotionResult = await latest.result();
+  return { workflowId: handle.workflowId, firstRunId, lastRunId: (await latest.describe()).runId, outcome: result.outcome };
 }
 
 export const LEARNING_STRATEGY_SCENARIOS: StrategyPromotionScenario[] = [
@@ -98,6 +122,34 @@ export const LEARNING_STRATEGY_SCENARIOS: StrategyPromotionScenario[] = [
       const handle = await startPromotion(stack, promotionInput(tenantId, version, { margin: 1 }));
       const result: StrategyPromotionResult = await handle.result();
       return { workflowId: handle.workflowId, outcome: result.outcome };
+    },
+  },
+  // The two ends of a watch handed over by continue-as-new: its first run, and (another chain) its last.
+  ...(['first', 'last'] as const).map((end): StrategyPromotionScenario => ({
+    workflowType: 'strategyPromotion',
+    name: end === 'first' ? 'promotion-watch-handed-over' : 'promotion-watch-continued',
+    description: end === 'first'
+      ? 'approved, live, watched two checks per run: the first run hands the watch over by continue-as-new (this history)'
+      : 'the last run of a handed-over watch: three good runs, the model is kept (this history)',
+    expected: 'kept',
+    async run(stack) {
+      const chain = await watchChain(stack, `replay_chain_${end}`);
+      return { workflowId: chain.workflowId, runId: end === 'first' ? chain.firstRunId : chain.lastRunId, outcome: chain.outcome };
+    },
+  })),
+  {
+    workflowType: 'strategyTraining',
+    name: 'schedule-trained',
+    description: 'the Schedule\'s input (all tenants): one tenant with a new rewarded run is trained',
+    expected: 'succeeded',
+    async run(stack) {
+      const tenantId = 'replay_training';
+      await seedTrainedTenant(stack, tenantId);
+      await selectFor(stack, tenantId, `train-more-${tenantId}`);
+      await rewardRun(stack.db, { tenantId, workflowId: `train-more-${tenantId}`, succeeded: true, durationSeconds: 5, escalations: 0 });
+      const workflowId = 'learning-strategy-training-replay';
+      const result: StrategyTrainingResult = await stack.client.workflow.execute('strategyTraining', { args: [{}], workflowId, taskQueue: controlTaskQueue(stack.taskQueuePrefix) });
+      return { workflowId, outcome: result.models.some((m) => m.tenantId === tenantId && m.outcome === 'trained') ? 'succeeded' : JSON.stringify(result.models) };
     },
   },
 ];

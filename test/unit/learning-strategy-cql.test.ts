@@ -1,4 +1,5 @@
-import { DEFAULT_CQL_OPTIONS, greedyAction, qValues, trainCql, type Transition } from '../../shared/node/learning/strategy/cql';
+import { DEFAULT_CQL_OPTIONS, greedyAction, qValues, trainCql, trainCqlResumable, type QWeights, type Transition } from '../../shared/node/learning/strategy/cql';
+import { loadStrategyTrainingScheduleConfig, strategyTrainingScheduleOptions } from '../../shared/node/learning/strategy/training-schedule';
 import { seededRandom } from '../../shared/node/learning/transfer/random';
 
 const ACTIONS = ['seen', 'also-seen', 'absent'];
@@ -34,5 +35,29 @@ describe('conservative Q-learning', () => {
 
   test('an empty buffer is refused', () => {
     expect(() => trainCql([], options)).toThrow('the replay buffer is empty');
+  });
+});
+
+describe('training in checkpoints (the training activity heartbeats them)', () => {
+  const data = buffer();
+  const options = { ...DEFAULT_CQL_OPTIONS, actions: ACTIONS, discount: 0.99, epochs: 60 };
+
+  test('gives the same weights as one pass, and a resume from any checkpoint ends the same', async () => {
+    const whole = trainCql(data, options);
+    const checkpoints: { epoch: number; weights: QWeights }[] = [];
+    const sliced = await trainCqlResumable(data, options, (epoch, weights) => void checkpoints.push({ epoch, weights: JSON.parse(JSON.stringify(weights)) as QWeights }));
+    expect(sliced).toEqual(whole);
+    expect(checkpoints.map((c) => c.epoch)).toEqual([20, 40, 60]);
+    const resumed = await trainCqlResumable(data, options, () => undefined, checkpoints[0]);
+    expect(resumed).toEqual(whole);
+  });
+});
+
+describe('the shadow-training Schedule', () => {
+  test('daily by default, all tenants, overlap SKIP; a bad variable is named', () => {
+    const options = strategyTrainingScheduleOptions(loadStrategyTrainingScheduleConfig({}), 'ados');
+    expect(options).toMatchObject({ scheduleId: 'learning-strategy-training', spec: { intervals: [{ every: '24h' }], jitter: '30m' }, action: { workflowType: 'strategyTraining', taskQueue: 'ados.control', args: [{}] } });
+    expect(strategyTrainingScheduleOptions(loadStrategyTrainingScheduleConfig({ ADOS_STRATEGY_TRAINING_SCHEDULE_CRON: '0 3 * * *' }), 'ados').spec).toMatchObject({ cronExpressions: ['0 3 * * *'] });
+    expect(() => loadStrategyTrainingScheduleConfig({ ADOS_STRATEGY_TRAINING_SCHEDULE_EVERY: '10s' })).toThrow(/ADOS_STRATEGY_TRAINING_SCHEDULE_EVERY: must be at least 1m/);
   });
 });

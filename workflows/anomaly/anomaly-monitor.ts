@@ -96,7 +96,8 @@ class AnomalyMonitor {
       if (this.handOverDue()) return this.handOver();
       await this.watchOnce();
       this.setStage('watching');
-      await condition(() => this.state.stopRequested, intervalMs);
+      setCurrentDetails(monitorStatusLine(this.status()));
+      await condition(() => this.state.stopRequested, intervalMs, { summary: `next interval (${this.input.interval})` });
     }
     return this.finish();
   }

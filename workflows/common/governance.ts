@@ -57,7 +57,7 @@ export class GovernanceGates {
       if (!freeze || freeze.freezePolicy !== 'wait' || blocks.some((b) => b.gate !== 'freeze') || !freeze.until) break;
       await this.options.audit('governance.waiting', { action: decision.verdict.action, environment: proposal.environment, until: freeze.until, reason: freeze.reason });
       onWait(freeze.until);
-      await sleep(Math.max(1, Date.parse(freeze.until) - Date.parse(decision.now)));
+      await sleep(Math.max(1, Date.parse(freeze.until) - Date.parse(decision.now)), { summary: `${proposal.environment}: ${decision.verdict.action} waits out a freeze until ${freeze.until}` });
       decision = await this.check(proposal, approval, gates, freeze.until);
     }
     onWait(undefined);

@@ -78,7 +78,7 @@ export class EscalationDesk {
     this.entries.push(entry);
     if (this.entries.length === 1) this.options.awaiting(true);
     try {
-      const decided = await condition(() => entry.resolution !== undefined || this.abort !== undefined, timeoutMs);
+      const decided = await condition(() => entry.resolution !== undefined || this.abort !== undefined, timeoutMs, { summary: `escalation of ${view.taskId}: a resolution (ados resolve) or the timeout` });
       if (entry.resolution) return { kind: entry.resolution.action, resolution: entry.resolution };
       if (decided && this.abortReason) return { kind: 'aborted', reason: this.abortReason };
       return { kind: 'expired' };

@@ -88,7 +88,7 @@ class HealthWatch {
       await this.checkOnce();
       if (this.state.stopRequested) break;
       if (this.handOverDue()) return this.handOver();
-      await condition(() => this.state.stopRequested, durationToMs(this.input.interval));
+      await condition(() => this.state.stopRequested, durationToMs(this.input.interval), { summary: `next health check (${this.input.interval})` });
     }
     return this.finish();
   }

@@ -1,4 +1,4 @@
-import { allHandlersFinished, ApplicationFailure, condition, log, proxyActivities, setHandler, upsertSearchAttributes, workflowInfo } from '@temporalio/workflow';
+import { allHandlersFinished, ApplicationFailure, condition, log, proxyActivities, setCurrentDetails, setHandler, upsertSearchAttributes, workflowInfo } from '@temporalio/workflow';
 import type { AuditActivities } from '../../activities/common/audit-activities';
 import type { GovernanceActivities } from '../../activities/common/governance-activities';
 import type { RemediationControlActivities } from '../../activities/remediation/control-activities';
@@ -198,6 +198,7 @@ class RemediationWorkflow {
     const outcome = await this.approvalGate.wait({ action: this.proposal.action }, () => {
       this.status.stage = 'awaiting_approval';
       this.status.waitingFor = `approval by ${approval?.quorum} of ${approval?.approvers.join(', ')} (within ${approval?.timeout})`;
+      this.showDetails();
     });
     this.status.waitingFor = undefined;
     return outcome === 'approved' ? 'approved' : outcome;
@@ -217,6 +218,17 @@ class RemediationWorkflow {
   private stageTo(stage: RemediationStatus['stage']): void {
     this.status.stage = stage;
     upsertSearchAttributes([{ key: AdosStage, value: stage }]);
+    this.showDetails();
+  }
+
+  /** The Web UI's current details: the stage, what the run waits for, the blocks so far. */
+  private showDetails(): void {
+    const { status } = this;
+    setCurrentDetails(
+      [`${status.stage}: ${status.proposed} on ${status.service} in ${status.environment}`, status.waitingFor ? `waiting for ${status.waitingFor}` : undefined, ...status.blocks.map((b) => `blocked by ${b.gate}: ${b.reason}`), status.outcome ? `outcome: ${status.outcome}` : undefined]
+        .filter((line): line is string => line !== undefined)
+        .join('\n'),
+    );
   }
 
   private async finish(ending: Omit<RemediationResult, 'workflowId'>): Promise<RemediationResult> {

@@ -309,7 +309,7 @@ class TaskRuntime {
     this.deadlineScope = scope;
     const remaining = Math.max(1, this.remainingMs());
     scope
-      .run(() => sleep(remaining))
+      .run(() => sleep(remaining, { summary: `budget deadline (${this.deadlineIso()})` }))
       .then(
         () => this.changed(),
         (error: unknown) => {

@@ -103,7 +103,7 @@ class TenantGate {
       const wakes = [decision.wakeInMs, this.holderCheck && this.holderCheck.dueMs - now].filter((ms): ms is number => ms !== undefined);
       const timeout = idle ? Math.max(IDLE_EXIT_MS, msUntilBucketsFull(this.state, limits, now)) : wakes.length > 0 ? Math.max(1, Math.min(...wakes)) : undefined;
       const news = () => this.inbox.length > 0 || this.closed.length > 0 || this.refreshWanted;
-      const woke = timeout === undefined ? (await condition(news), true) : await condition(news, timeout);
+      const woke = timeout === undefined ? (await condition(news), true) : await condition(news, timeout, { summary: idle ? 'idle: exits unless a request comes' : 'next grant, refill or holder check' });
       if (!woke && idle) {
         await condition(allHandlersFinished);
         if (!news()) return;

@@ -81,6 +81,8 @@ export function remediationSummary(incident: Remediation): { staticSummary: stri
     staticSummary: `${incident.tenantId}: ${incident.kind} of ${incident.service} in ${incident.environment} (confidence ${incident.confidence}) → ${proposedAction(incident)}`,
     staticDetails: [
       `Opened by ${incident.requestedBy} (${incident.source}) at ${incident.openedAt}.`,
+      // Markdown needs a blank line before a list (the Web UI renders details as markdown).
+      '',
       ...incident.evidence.map((e) => `- ${e}`),
       ...incident.signals.map((s) => `- signal from ${s.source}: ${s.kind}`),
     ].join('\n'),

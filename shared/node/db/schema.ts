@@ -575,6 +575,8 @@ export interface StrategyDecisionsTable {
   reward_detail: ColumnType<unknown, string | null | undefined, string | null>;
   created_at: CreatedAt;
   rewarded_at: ColumnType<Date | null, never, Date | null>;
+  /** `<goal type>/<budget band>` the reward was added to in the meta tables (migration 0017); null: not contributed. */
+  meta_pattern: ColumnType<string | null, string | null | undefined, string | null>;
 }
 
 /** A promoted model's promotion: its workflow, the rollback threshold, and how its watch ended. */
@@ -597,6 +599,46 @@ export interface StrategyOfflineModelsTable {
   weights: Json;
   runs: number;
   trained_at: CreatedAt;
+  /** The training request that produced it (migration 0017); unique. */
+  training_key: ColumnType<string | null, string | null | undefined, string | null>;
+}
+
+/** Meta-policy aggregate of one pattern (migration 0017): no tenant id by design. */
+export interface StrategyMetaPatternsTable {
+  goal_type: string;
+  budget_band: string;
+  context_version: number;
+  tenants: number;
+  runs: number;
+}
+
+/** Meta-policy aggregate of one arm in one pattern (migration 0017). */
+export interface StrategyMetaArmsTable {
+  goal_type: string;
+  budget_band: string;
+  context_version: number;
+  arm: string;
+  runs: number;
+  reward_sum: number;
+  reward_square_sum: number;
+}
+
+/** The meta-policy's thresholds, one row (migration 0017). */
+export interface StrategyMetaSettingsTable {
+  singleton: ColumnType<boolean, boolean | undefined, never>;
+  min_tenants: number;
+  min_runs: number;
+  max_prior_runs: number;
+}
+
+/** A warm start a tenant got for a pattern (migration 0017). */
+export interface StrategyWarmStartsTable {
+  tenant_id: string;
+  context_version: number;
+  goal_type: string;
+  budget_band: string;
+  prior: Json;
+  applied_at: CreatedAt;
 }
 
 /** A generated anomaly handler deployed by a pipeline to one environment (migration 0016_anomaly_handlers). */
@@ -664,5 +706,9 @@ export interface Database {
   strategy_decisions: StrategyDecisionsTable;
   strategy_offline_models: StrategyOfflineModelsTable;
   strategy_promotions: StrategyPromotionsTable;
+  strategy_meta_patterns: StrategyMetaPatternsTable;
+  strategy_meta_arms: StrategyMetaArmsTable;
+  strategy_meta_settings: StrategyMetaSettingsTable;
+  strategy_warm_starts: StrategyWarmStartsTable;
   anomaly_handlers: AnomalyHandlersTable;
 }

@@ -75,7 +75,7 @@ export function registerScrapeMetrics(sources: ScrapeSources, registry: Registry
   const hitRatio = gauge('ados_extraction_cache_hit_ratio', 'Extraction nodes served from the cache over the nodes cached or extracted (all recorded)');
   const failovers = gauge('ados_task_failovers', 'Task attempts that resumed the work of an earlier attempt (from its heartbeat or checkpoint)', ['resume_source']);
   const itemsPerSecond = gauge('ados_runtime_items_per_second', 'Running task runtimes: items processed per second of running time, as of the last checkpoint', ['tenant', 'task']);
-  const anomalyAlerts = gauge('ados_anomaly_alerts', 'Anomaly alerts audited (audit_log events anomaly.alert*), by tenant', ['tenant']);
+  const anomalyAlerts = gauge('ados_anomaly_alerts', 'Anomalies the monitors detected (the anomalies table), by tenant, metric and class (unclassified while still to classify)', ['tenant', 'metric', 'class']);
   const budgetSpent = gauge('ados_budget_spent', "Tenant spend in the current UTC day and month, by unit", ['tenant', 'window', 'unit']);
   const budgetLimit = gauge('ados_budget_limit', "Tenant budget per window (unset budgets are not reported)", ['tenant', 'window', 'unit']);
   const sourceUp = gauge('ados_metrics_source_up', 'Whether the last scrape could read the source (1) or not (0)', ['source']);
@@ -161,12 +161,11 @@ export function registerScrapeMetrics(sources: ScrapeSources, registry: Registry
       gauges: [anomalyAlerts],
       async read({ db }) {
         const rows = await db
-          .selectFrom('audit_log')
-          .select(['tenant_id', sql<string>`count(*)`.as('n')])
-          .where('event', 'like', 'anomaly.alert%')
-          .groupBy('tenant_id')
+          .selectFrom('anomalies')
+          .select(['tenant_id', 'metric', 'class', sql<string>`count(*)`.as('n')])
+          .groupBy(['tenant_id', 'metric', 'class'])
           .execute();
-        for (const row of rows) anomalyAlerts.set({ tenant: row.tenant_id }, Number(row.n));
+        for (const row of rows) anomalyAlerts.set({ tenant: row.tenant_id, metric: row.metric, class: row.class ?? 'unclassified' }, Number(row.n));
       },
     },
     {

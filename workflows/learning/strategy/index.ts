@@ -1,1 +1,2 @@
 export { strategyPromotion } from './strategy-promotion';
+export { strategyTraining } from './strategy-training';

@@ -1,4 +1,4 @@
-import { allHandlersFinished, ApplicationFailure, condition, setHandler, sleep, upsertSearchAttributes, workflowInfo } from '@temporalio/workflow';
+import { allHandlersFinished, ApplicationFailure, condition, continueAsNew, setHandler, sleep, upsertSearchAttributes, workflowInfo } from '@temporalio/workflow';
 import type { AuditActivities } from '../../../activities/common/audit-activities';
 import type { ApprovalSubject } from '../../../shared/contract/approval';
 import { canonicalJson } from '../../../shared/contract/canonical';
@@ -7,6 +7,7 @@ import {
   judgeWatch,
   strategyPromotionInputSchema,
   strategyPromotionStatusQuery,
+  type PromotionEvaluation,
   type PromotionOutcome,
   type StrategyPromotion,
   type StrategyPromotionActivities,
@@ -26,9 +27,26 @@ import { sha256Hex } from '../../common/signature';
  * the live policy by the margin at its lower confidence bound; then a human approves at the shared approval gate
  * (gate `strategy-promotion`); then the model chooses the tenant's strategies, and the workflow watches its next
  * `watchRuns` rewarded runs: their mean reward below the pre-promotion level rolls it back. Every step is audited.
+ * A long watch continues as new every `watchChecksPerRun` checks (or when Temporal suggests it), carrying where it
+ * stands as plain JSON (`carried`); the continued run resumes the watch.
  */
 export async function strategyPromotion(input: StrategyPromotionInput): Promise<StrategyPromotionResult> {
-  return new StrategyPromotionWorkflow(validated(input)).run();
+  return new StrategyPromotionWorkflow(validated(input), input).run();
+}
+
+/** The audit trail of a continued run: its keys carry the chain index, so they never repeat an earlier run's. */
+class ChainAuditTrail extends AuditTrail {
+  constructor(
+    tenantId: string,
+    private readonly chainIndex: number,
+  ) {
+    super(tenantId);
+  }
+
+  override next(event: string) {
+    const key = super.next(event);
+    return this.chainIndex === 0 ? key : { ...key, auditKey: `c${this.chainIndex}.${key.auditKey}` };
+  }
 }
 
 function validated(input: StrategyPromotionInput): StrategyPromotion {
@@ -45,8 +63,12 @@ class StrategyPromotionWorkflow {
   private readonly gate: ApprovalGate;
   private readonly status: StrategyPromotionStatus = { stage: 'evaluating' };
 
-  constructor(private readonly input: StrategyPromotion) {
-    this.audit = new AuditTrail(input.tenantId);
+  constructor(
+    private readonly input: StrategyPromotion,
+    /** The input as given: what a continue-as-new passes on (plain JSON, defaults not yet applied). */
+    private readonly given: StrategyPromotionInput,
+  ) {
+    this.audit = input.carried ? new ChainAuditTrail(input.tenantId, input.carried.chainIndex) : new AuditTrail(input.tenantId);
     this.gate = approvalGateFor({
       gate: 'strategy-promotion',
       policy: input.approval,
@@ -63,6 +85,7 @@ class StrategyPromotionWorkflow {
 
   async run(): Promise<StrategyPromotionResult> {
     const { input } = this;
+    if (input.carried) return this.resumeWatch(input.carried);
     upsertSearchAttributes([
       { key: AdosTenant, value: input.tenantId },
       { key: AdosKind, value: 'learning' },
@@ -84,11 +107,33 @@ class StrategyPromotionWorkflow {
     await this.record('strategy.promoted', { modelVersion: input.modelVersion, baseline });
 
     this.stageTo('watching');
+    return this.watch(baseline, evaluation, 0);
+  }
+
+  /** A continued run: the promotion was evaluated, approved and made live by an earlier run of the chain. */
+  private async resumeWatch(carried: NonNullable<StrategyPromotion['carried']>): Promise<StrategyPromotionResult> {
+    this.status.evaluation = carried.evaluation;
+    this.status.chainIndex = carried.chainIndex;
+    this.stageTo('watching');
+    return this.watch(carried.baseline, carried.evaluation, carried.checks);
+  }
+
+  /** Counts the live model's rewarded runs every checkEvery until judgeWatch keeps or rolls it back. */
+  private async watch(baseline: number, evaluation: PromotionEvaluation, checksBefore: number): Promise<StrategyPromotionResult> {
+    const { input } = this;
+    let checks = 0;
     for (;;) {
       const watched = await this.control.countLiveModelRuns({ tenantId: input.tenantId, modelVersion: input.modelVersion });
       this.status.watched = watched;
+      this.status.checks = checksBefore + checks;
       const verdict = judgeWatch(watched, input.watchRuns, baseline);
       if (verdict === 'watch') {
+        checks += 1;
+        // No patch: strategyPromotion is in no release (test/histories/v0.2.0), and no recorded history reaches a
+        // hand-over (the default is 500 checks; Temporal suggests continue-as-new only for long histories).
+        if (checks >= input.watchChecksPerRun || workflowInfo().continueAsNewSuggested) {
+          return this.handOver({ chainIndex: (input.carried?.chainIndex ?? 0) + 1, baseline, evaluation, checks: checksBefore + checks });
+        }
         await sleep(durationToMs(input.checkEvery));
         continue;
       }
@@ -97,6 +142,13 @@ class StrategyPromotionWorkflow {
       await this.record(verdict === 'keep' ? 'strategy.promotion_kept' : 'strategy.rolled_back', { modelVersion: input.modelVersion, baseline, ...watched, watchRuns: input.watchRuns });
       return this.finish(status, baseline);
     }
+  }
+
+  /** Continues as new with where the watch stands, once every handler has finished. */
+  private async handOver(carried: NonNullable<StrategyPromotion['carried']>): Promise<never> {
+    await this.record('strategy.watch_continued', { chainIndex: carried.chainIndex, checks: carried.checks });
+    await condition(allHandlersFinished);
+    return continueAsNew<typeof strategyPromotion>({ ...this.given, carried: JSON.parse(JSON.stringify(carried)) as typeof carried });
   }
 
   /** What the approvers approve: this model version, judged by these figures. */

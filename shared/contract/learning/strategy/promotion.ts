@@ -20,6 +20,7 @@ export interface IntervalEstimate {
 
 export const DEFAULT_PROMOTION_MARGIN = 0.05;
 export const DEFAULT_WATCH_RUNS = 20;
+export const DEFAULT_WATCH_CHECKS_PER_RUN = 500;
 
 export const strategyPromotionInputSchema = z.strictObject({
   tenantId: z.string().regex(TENANT_ID_PATTERN, 'must be a tenant id: lowercase letters, digits and "_" (no dash)'),
@@ -32,6 +33,17 @@ export const strategyPromotionInputSchema = z.strictObject({
   watchRuns: z.number().int('must be a whole number').min(1, 'must be at least 1').max(10_000, 'must be at most 10000').default(DEFAULT_WATCH_RUNS),
   /** How often the watch counts the model's rewarded runs. */
   checkEvery: durationSchema.default('1h'),
+  /** Checks one run of the workflow makes before it continues as new (a long watch keeps its histories short). */
+  watchChecksPerRun: z.number().int('must be a whole number').min(1, 'must be at least 1').max(10_000, 'must be at most 10000').default(DEFAULT_WATCH_CHECKS_PER_RUN),
+  /** Set by the workflow itself when a watch continues as new: where the previous run stood (plain JSON). */
+  carried: z
+    .strictObject({
+      chainIndex: z.number().int().min(1),
+      baseline: z.number(),
+      evaluation: z.custom<PromotionEvaluation>((value) => typeof value === 'object' && value !== null && 'shadow' in value && 'live' in value, 'must be the evaluation of the first run'),
+      checks: z.number().int().min(0),
+    })
+    .optional(),
 });
 export type StrategyPromotionInput = z.input<typeof strategyPromotionInputSchema>;
 export type StrategyPromotion = z.output<typeof strategyPromotionInputSchema>;
@@ -95,6 +107,10 @@ export type PromotionStage = (typeof PROMOTION_STAGES)[number];
 
 export interface StrategyPromotionStatus {
   stage: PromotionStage;
+  /** Runs of this workflow so far minus one (continue-as-new during the watch). */
+  chainIndex?: number;
+  /** Checks of the watch over the whole chain. */
+  checks?: number;
   approval?: ApprovalGateSnapshot;
   evaluation?: PromotionEvaluation;
   watched?: WatchCount;

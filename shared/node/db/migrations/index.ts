@@ -13,6 +13,7 @@ import * as m0012 from './0012_anomaly_monitor';
 import * as m0013 from './0013_strategy_learning';
 import * as m0014 from './0014_transfer_learning';
 import * as m0016 from './0016_anomaly_handlers';
+import * as m0017 from './0017_strategy_meta';
 
 /**
  * Every migration, in order. Listed explicitly (not read from disk) so that the same code works
@@ -33,4 +34,5 @@ export const migrations: Record<string, Migration> = {
   '0013_strategy_learning': m0013,
   '0014_transfer_learning': m0014,
   '0016_anomaly_handlers': m0016,
+  '0017_strategy_meta': m0017,
 };

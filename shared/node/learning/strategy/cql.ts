@@ -45,28 +45,62 @@ export function greedyAction(weights: QWeights, state: readonly number[], action
 
 /** Trains the linear Q on the buffer. Deterministic: the same buffer and options give the same weights. */
 export function trainCql(buffer: readonly Transition[], options: CqlOptions): QWeights {
+  let weights = initialWeights(buffer, options);
+  for (let epoch = 0; epoch < options.epochs; epoch++) weights = cqlEpoch(weights, buffer, options);
+  return weights;
+}
+
+/**
+ * trainCql in slices of `every` epochs, handing each checkpoint (the epochs done, the weights) to `onCheckpoint`
+ * (a heartbeat) and yielding between slices; `from` resumes at a checkpoint. Same weights as trainCql: each epoch
+ * depends only on the weights before it.
+ */
+export async function trainCqlResumable(
+  buffer: readonly Transition[],
+  options: CqlOptions,
+  onCheckpoint: (epoch: number, weights: QWeights) => void | Promise<void>,
+  from?: { epoch: number; weights: QWeights },
+  every = 20,
+): Promise<QWeights> {
+  let weights = from ? copy(from.weights) : initialWeights(buffer, options);
+  for (let epoch = from?.epoch ?? 0; epoch < options.epochs; ) {
+    const end = Math.min(options.epochs, epoch + every);
+    for (; epoch < end; epoch++) weights = cqlEpoch(weights, buffer, options);
+    await onCheckpoint(epoch, weights);
+    await new Promise((resolve) => setImmediate(resolve));
+  }
+  return weights;
+}
+
+const copy = (weights: QWeights): QWeights => Object.fromEntries(Object.entries(weights).map(([a, w]) => [a, [...w]]));
+
+function initialWeights(buffer: readonly Transition[], options: CqlOptions): QWeights {
   if (buffer.length === 0) throw new Error('the replay buffer is empty: at least one finished run is needed to train');
   const dimension = buffer[0].state.length + 1;
-  const weights: QWeights = Object.fromEntries(options.actions.map((a) => [a, new Array<number>(dimension).fill(0)]));
+  return Object.fromEntries(options.actions.map((a) => [a, new Array<number>(dimension).fill(0)]));
+}
+
+/** One epoch of gradient descent; the weights it starts from are the target network. */
+function cqlEpoch(current: QWeights, buffer: readonly Transition[], options: CqlOptions): QWeights {
+  const dimension = buffer[0].state.length + 1;
+  const weights = copy(current);
+  const target = current;
   const rate = options.learningRate / buffer.length;
-  for (let epoch = 0; epoch < options.epochs; epoch++) {
-    const target = Object.fromEntries(Object.entries(weights).map(([a, w]) => [a, [...w]]));
-    const gradient: QWeights = Object.fromEntries(options.actions.map((a) => [a, new Array<number>(dimension).fill(0)]));
-    for (const t of buffer) {
-      const features = [1, ...t.state];
-      const q = qValues(weights, t.state);
-      const future = t.next ? Math.max(...Object.values(qValues(target, t.next))) : 0;
-      const tdError = q[t.action] - (t.reward + options.discount * future);
-      // Softmax of Q over actions, for the gradient of the log-sum-exp term.
-      const top = Math.max(...Object.values(q));
-      const exp = options.actions.map((a) => Math.exp(q[a] - top));
-      const total = exp.reduce((s, e) => s + e, 0);
-      options.actions.forEach((a, k) => {
-        const coefficient = (a === t.action ? tdError - options.cqlAlpha : 0) + options.cqlAlpha * (exp[k] / total);
-        for (let i = 0; i < dimension; i++) gradient[a][i] += coefficient * features[i];
-      });
-    }
-    for (const a of options.actions) for (let i = 0; i < dimension; i++) weights[a][i] -= rate * gradient[a][i];
+  const gradient: QWeights = Object.fromEntries(options.actions.map((a) => [a, new Array<number>(dimension).fill(0)]));
+  for (const t of buffer) {
+    const features = [1, ...t.state];
+    const q = qValues(weights, t.state);
+    const future = t.next ? Math.max(...Object.values(qValues(target, t.next))) : 0;
+    const tdError = q[t.action] - (t.reward + options.discount * future);
+    // Softmax of Q over actions, for the gradient of the log-sum-exp term.
+    const top = Math.max(...Object.values(q));
+    const exp = options.actions.map((a) => Math.exp(q[a] - top));
+    const total = exp.reduce((s, e) => s + e, 0);
+    options.actions.forEach((a, k) => {
+      const coefficient = (a === t.action ? tdError - options.cqlAlpha : 0) + options.cqlAlpha * (exp[k] / total);
+      for (let i = 0; i < dimension; i++) gradient[a][i] += coefficient * features[i];
+    });
   }
+  for (const a of options.actions) for (let i = 0; i < dimension; i++) weights[a][i] -= rate * gradient[a][i];
   return weights;
 }

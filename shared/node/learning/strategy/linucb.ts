@@ -89,6 +89,17 @@ export function updateArm(state: ArmState, x: readonly number[], reward: number)
 }
 
 /**
+ * The arm after `weight` pseudo-observations of reward `mean` at x (a warm start): A += w·xxᵀ, b += w·mean·x, i.e.
+ * one update with √w·x and reward √w·mean. Pulls and the reward sum stay the tenant's own.
+ */
+export function addPrior(state: ArmState, x: readonly number[], mean: number, weight: number): ArmState {
+  if (weight <= 0) return state;
+  const root = Math.sqrt(weight);
+  const updated = updateArm(state, x.map((v) => v * root), mean * root);
+  return { ...updated, pulls: state.pulls, rewardSum: state.rewardSum };
+}
+
+/**
  * An in-memory LinUCB policy (the benchmark and the regret test drive it directly; the activities persist the same
  * ArmState per tenant).
  */

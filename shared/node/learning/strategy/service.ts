@@ -15,19 +15,25 @@ import {
   type StrategyRewardResult,
   type StrategySelectionRequest,
 } from '../../../contract/learning/strategy/bandit';
+import { sql } from 'kysely';
 import { SHADOW_DISCOUNT, shadowState } from '../../../contract/learning/strategy/offline-rl';
+import type { TrainedModel, TrainingCheckpoint } from '../../../contract/learning/strategy/training';
 import { judgePromotion, type PromotionEvaluation } from '../../../contract/learning/strategy/promotion';
 import { applyArm, findArm, STRATEGY_ARM_NAMES } from '../../../contract/learning/strategy/strategy';
 import type { Db } from '../../db';
-import { DEFAULT_CQL_OPTIONS, greedyAction, qValues, trainCql, type Transition } from './cql';
+import { DEFAULT_CQL_OPTIONS, greedyAction, qValues, trainCql, trainCqlResumable, type Transition } from './cql';
 import { armTheta, chooseArm, scoreArms } from './linucb';
 import { alwaysArm, assertEnoughRuns, drEstimate, ipsEstimate, MIN_LOGGED_RUNS, Z_95, type Estimate, type LoggedRun } from './off-policy';
 import {
   applyReward,
+  applyWarmStart,
   findDecision,
   findModel,
+  findModelByTrainingKey,
+  newestModel,
   latestModel,
   listDecisions,
+  listWarmStarts,
   modelPolicy,
   loadArmStates,
   loadSettings,
@@ -55,6 +61,7 @@ export async function selectStrategy(db: Db, raw: StrategySelectionRequest, rand
   if (known) return decisionOf(known);
   const settings = await loadSettings(db, request.tenantId);
   const context = contextVector(request.goal, await tenantSuccessRate(db, request.tenantId), new Date(request.at));
+  await applyWarmStart(db, request.tenantId, request.goal, context, settings.arms);
   const { states, version } = await loadArmStates(db, request.tenantId, settings.arms);
   const scores = scoreArms(states, context, settings.alpha);
   const state = shadowState(context, request.plan, request.plannedParallelism);
@@ -132,7 +139,7 @@ export async function banditReport(db: Db, tenantId: string, context?: { goal: G
     ...(scores ? { score: scores[i] } : {}),
     theta: armTheta(state),
   }));
-  return { tenantId, settings, stateVersion: version, dimension: CONTEXT_DIMENSION, ...(x ? { context: x } : {}), arms };
+  return { tenantId, settings, stateVersion: version, dimension: CONTEXT_DIMENSION, ...(x ? { context: x } : {}), arms, warmStarts: await listWarmStarts(db, tenantId) };
 }
 
 /** The tenant's rewarded runs as logged data for off-policy estimates. */
@@ -166,17 +173,56 @@ export async function simulateStrategies(db: Db, tenantId: string, strategies: r
   }));
 }
 
+/** How a training is asked: its idempotency key, whether to skip a tenant with no new runs, and its checkpoints. */
+export interface TrainingOptions {
+  /** A retried training with the same key returns the model stored under it instead of training another. */
+  trainingKey?: string;
+  /** No rewarded run since the newest model: train nothing (outcome `unchanged`). */
+  skipUnchanged?: boolean;
+  /** Each checkpoint (a heartbeat); `resume` a checkpoint of an earlier attempt over the same runs. */
+  onCheckpoint?: (checkpoint: TrainingCheckpoint) => void | Promise<void>;
+  resume?: TrainingCheckpoint;
+}
+
 /**
  * Trains the tenant's shadow model (CQL over its rewarded runs, each run's next state the tenant's next run) and
- * stores it as the next version. It only ever informs the `shadow` field of later decisions.
+ * stores it as the next version. It only ever informs the `shadow` field of later decisions. Too few runs: a
+ * RangeError naming the minimum.
  */
-export async function trainShadowModel(db: Db, tenantId: string): Promise<{ version: number; runs: number }> {
+export async function trainShadowModel(db: Db, tenantId: string, options: TrainingOptions = {}): Promise<TrainedModel> {
+  if (options.trainingKey) {
+    const earlier = await findModelByTrainingKey(db, options.trainingKey);
+    if (earlier) return { tenantId, outcome: 'trained', version: earlier.version, runs: earlier.runs };
+  }
   const decisions = await listDecisions(db, tenantId, { rewarded: true });
   if (decisions.length < MIN_LOGGED_RUNS) assertEnoughRuns(await loggedRuns(db, tenantId));
+  if (options.skipUnchanged) {
+    const newest = await newestModel(db, tenantId);
+    if (newest && newest.runs >= decisions.length) return { tenantId, outcome: 'unchanged', version: newest.version, runs: decisions.length, reason: `no rewarded run since model v${newest.version}` };
+  }
   const buffer: Transition[] = decisions.map((d, i) => ({ state: d.state, action: d.arm, reward: d.reward!, ...(decisions[i + 1] ? { next: decisions[i + 1].state } : {}) }));
   const settings = await loadSettings(db, tenantId);
-  const weights = trainCql(buffer, { ...DEFAULT_CQL_OPTIONS, discount: SHADOW_DISCOUNT, actions: settings.arms });
-  return { version: await saveShadowModel(db, tenantId, weights, buffer.length), runs: buffer.length };
+  const cql = { ...DEFAULT_CQL_OPTIONS, discount: SHADOW_DISCOUNT, actions: settings.arms };
+  const resume = options.resume && options.resume.tenantId === tenantId && options.resume.runs === buffer.length ? options.resume : undefined;
+  const weights = options.onCheckpoint
+    ? await trainCqlResumable(buffer, cql, (epoch, w) => options.onCheckpoint!({ tenantId, runs: buffer.length, epoch, weights: w }), resume)
+    : trainCql(buffer, cql);
+  const version = await saveShadowModel(db, tenantId, weights, buffer.length, options.trainingKey);
+  return { tenantId, outcome: 'trained', version, runs: buffer.length };
+}
+
+/** Tenants worth a scheduled training: enough rewarded runs, and more of them than their newest model saw. */
+export async function tenantsToTrain(db: Db): Promise<string[]> {
+  const rows = await db
+    .selectFrom('strategy_decisions as d')
+    .select(['d.tenant_id', sql<number>`count(*)::int`.as('runs')])
+    .where('d.reward', 'is not', null)
+    .groupBy('d.tenant_id')
+    .having(sql<boolean>`count(*) >= ${MIN_LOGGED_RUNS}`)
+    .having(sql<boolean>`count(*) > coalesce((select max(m.runs) from strategy_offline_models m where m.tenant_id = d.tenant_id), 0)`)
+    .orderBy('d.tenant_id')
+    .execute();
+  return rows.map((r) => r.tenant_id);
 }
 
 /**

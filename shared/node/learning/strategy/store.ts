@@ -7,7 +7,9 @@ import { CONTEXT_DIMENSION, CONTEXT_VERSION, type ArmScore, type Goal, type Rewa
 import { strategySettingsSchema, type AppliedStrategy, type StrategySettings } from '../../../contract/learning/strategy/strategy';
 import type { Db } from '../../db';
 import type { StrategyArmStateTable, StrategyDecisionsTable } from '../../db/schema';
-import { initialArm, updateArm, type ArmState } from './linucb';
+import { budgetBandRange, warmStartOf, type WarmStart } from '../../../contract/learning/strategy/meta';
+import { addPrior, initialArm, updateArm, type ArmState } from './linucb';
+import { contributeToMeta, loadMetaPattern, loadMetaSettings, lockTenantStrategy, patternOf } from './meta-store';
 
 /** A tenant's settings (the defaults when it has none). */
 export async function loadSettings(db: Db, tenantId: string): Promise<StrategySettings> {
@@ -156,8 +158,9 @@ export async function listDecisions(db: Db, tenantId: string, options: { rewarde
 
 /**
  * Applies a run's reward exactly once: in one transaction the decision's reward is set where it is still null and,
- * only if that row changed, the arm's statistics are locked, updated (A += xxᵀ, b += r·x) and their version bumped.
- * Returns false when the reward was already applied (a retried activity).
+ * only if that row changed, the arm's statistics are locked, updated (A += xxᵀ, b += r·x) and their version bumped,
+ * and (the tenant opted in) the reward is added to the meta-policy's aggregates. Returns false when the reward was
+ * already applied (a retried activity).
  */
 export async function applyReward(db: Db, workflowId: string, detail: Reward & { measurement: RunMeasurement }): Promise<boolean> {
   return db.transaction().execute(async (trx) => {
@@ -166,9 +169,10 @@ export async function applyReward(db: Db, workflowId: string, detail: Reward & {
       .set({ reward: detail.reward, reward_detail: JSON.stringify(detail), rewarded_at: new Date() })
       .where('workflow_id', '=', workflowId)
       .where('reward', 'is', null)
-      .returning(['tenant_id', 'arm', 'context', 'context_version'])
+      .returning(['tenant_id', 'arm', 'context', 'context_version', 'goal'])
       .executeTakeFirst();
     if (!claimed) return false;
+    await lockTenantStrategy(trx, claimed.tenant_id);
     const key = { tenant_id: claimed.tenant_id, context_version: claimed.context_version, arm: claimed.arm };
     const row = await trx
       .selectFrom('strategy_arm_state')
@@ -186,8 +190,54 @@ export async function applyReward(db: Db, workflowId: string, detail: Reward & {
       .values({ ...key, ...values })
       .onConflict((oc) => oc.columns(['tenant_id', 'context_version', 'arm']).doUpdateSet({ ...values, updated_at: new Date() }))
       .execute();
+    await contributeToMeta(trx, { tenantId: claimed.tenant_id, workflowId, goal: claimed.goal as Goal, arm: claimed.arm, reward: detail.reward });
     return true;
   });
+}
+
+/**
+ * Warm-starts a tenant new to the goal's pattern (no rewarded run of its own there, no warm start there before) from
+ * the meta-policy, when the pattern is servable: each arm with a prior gets min(runs, maxPriorRuns) pseudo-runs of
+ * the crowd's mean reward at this context (addPrior). Once per tenant and pattern (strategy_warm_starts' key, in the
+ * same transaction as the arms). Returns the warm start applied, or undefined.
+ */
+export async function applyWarmStart(db: Db, tenantId: string, goal: Goal, context: readonly number[], arms: readonly string[]): Promise<WarmStart | undefined> {
+  const pattern = patternOf(goal);
+  const key = { tenant_id: tenantId, context_version: CONTEXT_VERSION, goal_type: pattern.goalType, budget_band: pattern.budgetBand };
+  const given = await db.selectFrom('strategy_warm_starts').select('tenant_id').where('tenant_id', '=', tenantId).where('context_version', '=', CONTEXT_VERSION).where('goal_type', '=', pattern.goalType).where('budget_band', '=', pattern.budgetBand).executeTakeFirst();
+  if (given) return undefined;
+  const range = budgetBandRange(pattern.budgetBand);
+  const own = await db
+    .selectFrom('strategy_decisions')
+    .select('workflow_id')
+    .where('tenant_id', '=', tenantId)
+    .where('reward', 'is not', null)
+    .where(sql<boolean>`goal->>'type' = ${pattern.goalType} and (goal->>'maxCost')::float8 >= ${range.low} and (goal->>'maxCost')::float8 < ${range.high ?? 'Infinity'}::float8`)
+    .limit(1)
+    .executeTakeFirst();
+  if (own) return undefined;
+  const warm = warmStartOf(await loadMetaPattern(db, pattern), arms, await loadMetaSettings(db));
+  if (!warm) return undefined;
+  return db.transaction().execute(async (trx) => {
+    await lockTenantStrategy(trx, tenantId);
+    const marked = await trx.insertInto('strategy_warm_starts').values({ ...key, prior: JSON.stringify(warm) }).onConflict((oc) => oc.columns(['tenant_id', 'context_version', 'goal_type', 'budget_band']).doNothing()).returning('tenant_id').executeTakeFirst();
+    if (!marked) return undefined;
+    for (const prior of warm.arms) {
+      const armKey = { tenant_id: tenantId, context_version: CONTEXT_VERSION, arm: prior.arm };
+      const row = await trx.selectFrom('strategy_arm_state').selectAll().where('tenant_id', '=', tenantId).where('context_version', '=', CONTEXT_VERSION).where('arm', '=', prior.arm).forUpdate().executeTakeFirst();
+      const after = addPrior(row ? armOfRow(row) : initialArm(prior.arm, CONTEXT_DIMENSION), context, prior.meanReward, prior.weight);
+      // The version counts rewards applied: a prior is none.
+      const values = { a: JSON.stringify(after.a), a_inverse: JSON.stringify(after.aInverse), b: JSON.stringify(after.b), pulls: after.pulls, reward_sum: after.rewardSum, version: row?.version ?? 0 };
+      await trx.insertInto('strategy_arm_state').values({ ...armKey, ...values }).onConflict((oc) => oc.columns(['tenant_id', 'context_version', 'arm']).doUpdateSet({ ...values, updated_at: new Date() })).execute();
+    }
+    return warm;
+  });
+}
+
+/** The warm starts a tenant got, by pattern. */
+export async function listWarmStarts(db: Db, tenantId: string): Promise<WarmStart[]> {
+  const rows = await db.selectFrom('strategy_warm_starts').select('prior').where('tenant_id', '=', tenantId).where('context_version', '=', CONTEXT_VERSION).orderBy('applied_at').execute();
+  return rows.map((r) => r.prior as WarmStart);
 }
 
 /** A tenant's shadow model. */
@@ -262,13 +312,27 @@ export function modelPolicy(version: number): string {
   return `cql-v${version}`;
 }
 
-/** Stores a newly trained shadow model as the tenant's next version. */
-export async function saveShadowModel(db: Db, tenantId: string, weights: Record<string, number[]>, runs: number): Promise<number> {
+/** Stores a newly trained shadow model as the tenant's next version (under its training key, when given, once). */
+export async function saveShadowModel(db: Db, tenantId: string, weights: Record<string, number[]>, runs: number, trainingKey?: string): Promise<number> {
   return db.transaction().execute(async (trx) => {
     await sql`select pg_advisory_xact_lock(hashtext(${`strategy_offline_models:${tenantId}`}))`.execute(trx);
+    if (trainingKey) {
+      const earlier = await trx.selectFrom('strategy_offline_models').select('version').where('training_key', '=', trainingKey).executeTakeFirst();
+      if (earlier) return earlier.version;
+    }
     const last = await trx.selectFrom('strategy_offline_models').select(sql<number>`coalesce(max(version), 0)::int`.as('v')).where('tenant_id', '=', tenantId).executeTakeFirstOrThrow();
     const version = last.v + 1;
-    await trx.insertInto('strategy_offline_models').values({ tenant_id: tenantId, version, status: 'shadow', weights: JSON.stringify(weights), runs }).execute();
+    await trx.insertInto('strategy_offline_models').values({ tenant_id: tenantId, version, status: 'shadow', weights: JSON.stringify(weights), runs, training_key: trainingKey ?? null }).execute();
     return version;
   });
+}
+
+/** The model a training request stored, if any. */
+export async function findModelByTrainingKey(db: Db, trainingKey: string): Promise<{ version: number; runs: number } | undefined> {
+  return db.selectFrom('strategy_offline_models').select(['version', 'runs']).where('training_key', '=', trainingKey).executeTakeFirst();
+}
+
+/** The tenant's newest model, whatever its status. */
+export async function newestModel(db: Db, tenantId: string): Promise<{ version: number; runs: number } | undefined> {
+  return db.selectFrom('strategy_offline_models').select(['version', 'runs']).where('tenant_id', '=', tenantId).orderBy('version', 'desc').executeTakeFirst();
 }
