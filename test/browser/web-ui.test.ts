@@ -243,9 +243,10 @@ test('an anomaly monitor, a strategy promotion and a prod remediation: listed by
     ' · 1,000 samples to ',
     `score ${metric} after the first sample`,
   ]);
-  // The current details: the status line of the monitor's latest interval.
-  // Set at the end of the interval's work, so it names that last step (scoring or classifying).
-  expect(monitorMetadata).toMatch(/(scoring|classifying) · 1,000 samples to \S+ · threshold [\d.]+ · .+ · run #0/);
+  // The current details: the status line of the monitor's latest interval, back to `watching` while it waits for
+  // the next one, and that wait's timer with its summary.
+  expect(monitorMetadata).toMatch(/watching · 1,000 samples to \S+ · threshold [\d.]+ · .+ · run #0/);
+  expect(monitorMetadata).toContain('next interval (1m)');
   await screenshot('anomaly-user-metadata');
   const monitorAttributes = await openTab('anomaly-search-attributes', 'Search Attributes', ['AdosKind', 'anomaly-monitor']);
   expect(monitorAttributes).toMatch(/"AdosStage": "watching"/);
