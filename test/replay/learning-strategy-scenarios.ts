@@ -7,7 +7,7 @@
 import type { WorkflowHandle } from '@temporalio/client';
 import { decide } from '../../client/common/approval';
 import { shadowState } from '../../shared/contract/learning/strategy/offline-rl';
-import { strategyPromotionStatusQuery, strategyPromotionWorkflowId, type PromotionOutcome, type StrategyPromotionInput, type StrategyPromotionResult } from '../../shared/contract/learning/strategy/promotion';
+import { strategyPromotionStatusQuery, strategyPromotionWorkflowId, type PromotionOutcome, type StrategyPromotionInput, type StrategyPromotionResult, type StrategyPromotionStatus } from '../../shared/contract/learning/strategy/promotion';
 import { applyArm, findArm } from '../../shared/contract/learning/strategy/strategy';
 import { controlTaskQueue } from '../../shared/contract/task-queues';
 import type { StrategyTrainingResult } from '../../shared/contract/learning/strategy/training';
@@ -49,13 +49,24 @@ export function startPromotion(stack: AdosStack, input: StrategyPromotionInput):
 }
 
 /** A delivery run's selection as the tenant's runs make it (no run behind it). */
+/**
+ * Waits until the promotion's approval gate is open: its stage reads awaiting_approval a moment before the gate has
+ * recorded approval.requested (and set its deadline), and a decision sent in between is refused as too early.
+ */
+export function atApprovalGate(handle: WorkflowHandle): Promise<StrategyPromotionStatus> {
+  return eventually('the promotion at the approval gate', 30_000, async () => {
+    const status = await handle.query(strategyPromotionStatusQuery);
+    return status.stage === 'awaiting_approval' && status.approval?.deadline ? status : undefined;
+  });
+}
+
 export function selectFor(stack: AdosStack, tenantId: string, workflowId: string) {
   return selectStrategy(stack.db, { tenantId, workflowId, goal: PROMOTION_GOAL, plannedParallelism: 4, at: '2030-01-01T10:00:00Z', plan: PROMOTION_PLAN });
 }
 
 /** Waits at the gate, approves as alice, waits for the model to be live, then gives it three failing runs. */
 export async function approveThenFail(stack: AdosStack, handle: WorkflowHandle, tenantId: string, modelVersion: number): Promise<void> {
-  await eventually('the promotion at the approval gate', 30_000, async () => ((await handle.query(strategyPromotionStatusQuery)).stage === 'awaiting_approval' ? true : undefined));
+  await atApprovalGate(handle);
   await decide(stack.client, handle.workflowId, { decision: 'approve', approver: 'alice', comment: 'the estimate holds' });
   await eventually('the model live', 30_000, async () => ((await findModel(stack.db, tenantId, modelVersion))!.status === 'live' ? true : undefined));
   for (let i = 0; i < 3; i++) {
@@ -81,7 +92,7 @@ export async function watchChain(stack: AdosStack, tenantId: string): Promise<{ 
   const version = await seedTrainedTenant(stack, tenantId);
   const handle = await startPromotion(stack, promotionInput(tenantId, version, { watchChecksPerRun: 2 }));
   const firstRunId = (await handle.describe()).runId;
-  await eventually('the promotion at the approval gate', 30_000, async () => ((await handle.query(strategyPromotionStatusQuery)).stage === 'awaiting_approval' ? true : undefined));
+  await atApprovalGate(handle);
   await decide(stack.client, handle.workflowId, { decision: 'approve', approver: 'alice', comment: 'go' });
   await eventually('the model live', 30_000, async () => ((await findModel(stack.db, tenantId, version))!.status === 'live' ? true : undefined));
   await stack.env.sleep('3h');

@@ -31,7 +31,7 @@ import { bundleWorkflows, installQuietRuntime, startStack, type AdosStack } from
 import { createTimeSkippingEnv } from '../helpers/toolchain';
 import { eventually } from '../helpers/eventually';
 import { cleanEnv, runAdosCli } from '../helpers/processes';
-import { promotionInput, seedTrainedTenant, selectFor, startPromotion, watchChain } from '../replay/learning-strategy-scenarios';
+import { atApprovalGate, promotionInput, seedTrainedTenant, selectFor, startPromotion, watchChain } from '../replay/learning-strategy-scenarios';
 
 let env: TestWorkflowEnvironment;
 let stack: AdosStack;
@@ -77,10 +77,7 @@ test('approved after a better estimate, the model chooses; its next runs earning
   const version = await seedTrainedTenant(stack, tenantId);
   const handle = await startPromotion(stack, promotionInput(tenantId, version));
 
-  const waiting = await eventually('the promotion at the approval gate', 30_000, async () => {
-    const status = await handle.query(strategyPromotionStatusQuery);
-    return status.stage === 'awaiting_approval' ? status : undefined;
-  });
+  const waiting = await atApprovalGate(handle);
   expect(waiting.evaluation).toMatchObject({ better: true });
   expect(waiting.evaluation!.shadow.low).toBeGreaterThan(waiting.evaluation!.live.value + 0.05);
   // Shadow mode until approved: the model is recorded beside the decision and chooses nothing.
