@@ -29,11 +29,15 @@ import {
   type TenantGateView,
 } from '../../shared/contract/tenancy/gate';
 import { tenantGateWorkflowId } from '../../shared/contract/workflow-ids';
+import { saveSettings } from '../../shared/node/learning/strategy/store';
 import { createTenant } from '../../shared/node/tenancy/store';
 import { eventually } from '../helpers/eventually';
 import { bundleWorkflows, installQuietRuntime, startStack, type AdosStack } from '../helpers/stack';
 import { createDevServerEnv } from '../helpers/toolchain';
 import { tasksRun } from './fixtures';
+
+/** The tenants of this file's tests, one per test. */
+const GATE_TENANTS = ['gate_twenty', 'gate_release', 'gate_agents', 'gate_can', 'gate_rate', 'gate_lease', 'gate_recall', 'gate_recall_can'];
 
 let env: TestWorkflowEnvironment;
 let stack: AdosStack;
@@ -44,6 +48,9 @@ beforeAll(async () => {
   const [workflowBundle, devEnv] = await Promise.all([bundleWorkflows(), createDevServerEnv({ searchAttributes: [...ADOS_SEARCH_ATTRIBUTES] })]);
   env = devEnv;
   stack = await startStack({ env, workflowBundle });
+  // Every run here keeps its plan's parallelism: a strategy arm that halves it would run the chains of the lease
+  // test on one unit, and would leave the recall tests' first run holding one unit where they expect two.
+  for (const tenantId of GATE_TENANTS) await saveSettings(stack.db, tenantId, { arms: ['as-planned'], alpha: 1, epsilon: 0 });
   dir = mkdtempSync(join(tmpdir(), 'ados-gate-'));
 }, 180_000);
 
