@@ -110,6 +110,8 @@ describe('docker-compose.yml', () => {
       expect(spec).toBeDefined();
       expect(spec.image).toBe(`temporalio/server:${versions.server}`);
       expect(spec.environment.SERVICES).toBe(service);
+      // The losers of the cluster-metadata race on a fresh database exit; started again, they find the record.
+      expect(spec.restart).toBe('on-failure');
     }
     expect(compose.services['temporal-schema'].image).toBe(`temporalio/admin-tools:${versions.server}`);
     expect(compose.services['temporal-namespace'].image).toBe(`temporalio/admin-tools:${versions.server}`);
@@ -169,9 +171,12 @@ describe('deploy/cluster-dynamicconfig.yaml', () => {
 describe('deploy/k8s', () => {
   it('runs each Temporal service as a Deployment of the same name and version as docker-compose.yml', () => {
     for (const service of TEMPORAL_SERVICES) {
-      const container = k8sObject(k8sTemporal, 'Deployment', serviceName(service)).spec.template.spec.containers[0];
+      const deployment = k8sObject(k8sTemporal, 'Deployment', serviceName(service));
+      const container = deployment.spec.template.spec.containers[0];
       expect(container.image).toBe(compose.services[serviceName(service)].image);
       expect(container.env).toContainEqual({ name: 'SERVICES', value: service });
+      // A Deployment's pods restart (Always, the only policy it allows), as compose's services do on failure.
+      expect(deployment.spec.template.spec.restartPolicy ?? 'Always').toBe('Always');
     }
     expect(k8sObject(k8sTemporal, 'Deployment', 'temporal-ui').spec.template.spec.containers[0].image).toBe(compose.services['temporal-ui'].image);
     for (const job of ['temporal-schema', 'temporal-namespace']) {
