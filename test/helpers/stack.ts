@@ -26,6 +26,7 @@ import { deliveryStatusQuery, type DeliveryResult, type DeliveryStatus } from '.
 import { ADOS_SEARCH_ATTRIBUTES } from '../../shared/contract/search-attributes';
 import { loadConfig, type AdosConfig } from '../../shared/node/config';
 import { migrateToLatest, openDatabase, type DatabaseHandle, type Db } from '../../shared/node/db';
+import { saveSettings } from '../../shared/node/learning/strategy/store';
 import { createLogger } from '../../shared/node/logger';
 import { createCapabilityWorkers } from '../../workers/capability-worker';
 import { createControlWorker } from '../../workers/control-worker';
@@ -96,6 +97,15 @@ export async function registerSearchAttributes(env: TestWorkflowEnvironment): Pr
     }
   }
   return added;
+}
+
+/**
+ * Pins `tenantId`'s runs to the `as-planned` strategy arm and returns the id: a test that counts what runs at once
+ * must not depend on the bandit picking an arm that halves the plan's parallelism.
+ */
+export async function keepPlannedParallelism(db: Db, tenantId: string): Promise<string> {
+  await saveSettings(db, tenantId, { arms: ['as-planned'], alpha: 1, epsilon: 0 });
+  return tenantId;
 }
 
 export interface StackOptions {

@@ -17,9 +17,8 @@ import { ADOS_SEARCH_ATTRIBUTES } from '../../shared/contract/search-attributes'
 import { EXIT } from '../../shared/node/command-line';
 import { createLogger } from '../../shared/node/logger';
 import { admitRun, BackpressureRefusedError, type AdmissionOptions } from '../../shared/node/tenancy/admission';
-import { saveSettings } from '../../shared/node/learning/strategy/store';
 import { createTenant, tenantEvents } from '../../shared/node/tenancy/store';
-import { bundleWorkflows, installQuietRuntime, startStack, type AdosStack } from '../helpers/stack';
+import { bundleWorkflows, installQuietRuntime, keepPlannedParallelism, startStack, type AdosStack } from '../helpers/stack';
 import { createDevServerEnv } from '../helpers/toolchain';
 
 const suffix = Math.random().toString(36).slice(2, 8);
@@ -71,7 +70,7 @@ beforeAll(async () => {
   // The flood's tenant may run three build tasks at once (the default per-agent quota is 2).
   await createTenant(stack.db, `bp_flood_${suffix}`, { limits: { maxConcurrentTasksPerAgent: 3 } }, 'backpressure test');
   // Its runs keep the plan's parallelism: a strategy arm that halves it would leave only two build tasks waiting.
-  await saveSettings(stack.db, `bp_flood_${suffix}`, { arms: ['as-planned'], alpha: 1, epsilon: 0 });
+  await keepPlannedParallelism(stack.db, `bp_flood_${suffix}`);
   await stack.startRun(plan(`bp_flood_${suffix}`, 'flood', [build('b1'), build('b2'), build('b3')]));
   await buildBacklog(3);
 });

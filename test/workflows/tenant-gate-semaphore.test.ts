@@ -29,15 +29,11 @@ import {
   type TenantGateView,
 } from '../../shared/contract/tenancy/gate';
 import { tenantGateWorkflowId } from '../../shared/contract/workflow-ids';
-import { saveSettings } from '../../shared/node/learning/strategy/store';
 import { createTenant } from '../../shared/node/tenancy/store';
 import { eventually } from '../helpers/eventually';
-import { bundleWorkflows, installQuietRuntime, startStack, type AdosStack } from '../helpers/stack';
+import { bundleWorkflows, installQuietRuntime, keepPlannedParallelism, startStack, type AdosStack } from '../helpers/stack';
 import { createDevServerEnv } from '../helpers/toolchain';
 import { tasksRun } from './fixtures';
-
-/** The tenants of this file's tests, one per test. */
-const GATE_TENANTS = ['gate_twenty', 'gate_release', 'gate_agents', 'gate_can', 'gate_rate', 'gate_lease', 'gate_recall', 'gate_recall_can'];
 
 let env: TestWorkflowEnvironment;
 let stack: AdosStack;
@@ -48,9 +44,6 @@ beforeAll(async () => {
   const [workflowBundle, devEnv] = await Promise.all([bundleWorkflows(), createDevServerEnv({ searchAttributes: [...ADOS_SEARCH_ATTRIBUTES] })]);
   env = devEnv;
   stack = await startStack({ env, workflowBundle });
-  // Every run here keeps its plan's parallelism: a strategy arm that halves it would run the chains of the lease
-  // test on one unit, and would leave the recall tests' first run holding one unit where they expect two.
-  for (const tenantId of GATE_TENANTS) await saveSettings(stack.db, tenantId, { arms: ['as-planned'], alpha: 1, epsilon: 0 });
   dir = mkdtempSync(join(tmpdir(), 'ados-gate-'));
 }, 180_000);
 
@@ -103,6 +96,12 @@ function gateUntil(tenantId: string, what: string, until: (view: TenantGateView)
     return until(view) ? view : undefined;
   });
 }
+
+/**
+ * A test's tenant, its runs kept at their plan's parallelism: an arm that halves it would run the lease test's chains
+ * on one unit, and leave the recall tests' first run holding one unit where they expect two.
+ */
+const gateTenant = (tenantId: string) => keepPlannedParallelism(stack.db, tenantId);
 
 const runIdOf = (workflowId: string) => workflowId.split('-').slice(2).join('-');
 
@@ -216,7 +215,7 @@ function replayGateHistory(runs: temporal.api.history.v1.IHistoryEvent[][], capa
 }
 
 test('20 queued runs with a cap of 5: never more than 5 hold a slot, and the queue goes FIFO within priority', async () => {
-  const tenantId = 'gate_twenty';
+  const tenantId = await gateTenant('gate_twenty');
   await createTenant(stack.db, tenantId, { limits: { maxConcurrentRuns: 5, maxConcurrentTasksPerAgent: 20 } }, 'test');
   const priorities = [5, 5, 5, 5, 5, 2, 8, 5, 2, 8, 5, 2, 8, 5, 2, 8, 5, 2, 8, 5];
   const workflowIds: string[] = [];
@@ -253,7 +252,7 @@ test('20 queued runs with a cap of 5: never more than 5 hold a slot, and the que
 }, 300_000);
 
 test('a slot comes back when its run fails, is cancelled or is terminated', async () => {
-  const tenantId = 'gate_release';
+  const tenantId = await gateTenant('gate_release');
   await createTenant(stack.db, tenantId, { limits: { maxConcurrentRuns: 1 } }, 'test');
   // One at a time, so that they queue in this order (FIFO: all at the same priority).
   const names = ['failing', 'cancelled', 'terminated', 'last'];
@@ -289,7 +288,7 @@ test('a slot comes back when its run fails, is cancelled or is terminated', asyn
 }, 300_000);
 
 test('per-agent quota: a run asks for its first tasks with its run slot in one signal, and at most 2 tasks of an agent run at once', async () => {
-  const tenantId = 'gate_agents';
+  const tenantId = await gateTenant('gate_agents');
   const names = ['a', 'b', 'c', 'd'].map((t) => `agents-${t}`);
   const { workflowId } = await stack.startRun(waitingRun(tenantId, 'agents', { tasks: names.map((name) => waitingTask(name, name, 'builder')) }));
   const view = await gateUntil(tenantId, '2 tasks of builder hold slots, 2 wait', (v) => resourceOf(v, 'agent:builder').held.length === 2 && resourceOf(v, 'agent:builder').queue.length === 2);
@@ -308,7 +307,7 @@ test('per-agent quota: a run asks for its first tasks with its run slot in one s
 }, 120_000);
 
 test('continue-as-new keeps the holders and the queue', async () => {
-  const tenantId = 'gate_can';
+  const tenantId = await gateTenant('gate_can');
   await createTenant(stack.db, tenantId, { limits: { maxConcurrentRuns: 1 } }, 'test');
   const input: TenantGateInput = { tenantId, taskQueuePrefix: stack.taskQueuePrefix, continueAsNewAfterEvents: 40 };
   const gate = await env.client.workflow.start(TENANT_GATE_WORKFLOW_TYPE, { workflowId: tenantGateWorkflowId(tenantId), taskQueue: controlTaskQueue(stack.taskQueuePrefix), args: [input] });
@@ -335,7 +334,7 @@ test('continue-as-new keeps the holders and the queue', async () => {
 }, 180_000);
 
 test('the run-start rate limit holds a run back while slots are free, and says so', async () => {
-  const tenantId = 'gate_rate';
+  const tenantId = await gateTenant('gate_rate');
   await createTenant(stack.db, tenantId, { limits: { runStartsPerMinute: 1, runStartBurst: 2 } }, 'test');
   const ids: string[] = [];
   for (const name of ['rate-1', 'rate-2', 'rate-3']) ids.push((await stack.startRun(waitingRun(tenantId, name))).workflowId);
@@ -355,7 +354,7 @@ test('the run-start rate limit holds a run back while slots are free, and says s
 const BUILDER = agentResource('builder');
 
 test('a lease: a run reuses its agent units for its next tasks without asking the gate again', async () => {
-  const tenantId = 'gate_lease';
+  const tenantId = await gateTenant('gate_lease');
   // Two chains of four: at most two tasks of builder at once, eight in all.
   const tasks = ['a', 'b'].flatMap((chain) => [1, 2, 3, 4].map((i) => noopTask(`${chain}${i}`, 'builder', i > 1 ? [`${chain}${i - 1}`] : [])));
   const { workflowId } = await stack.startRun(tasksRun(tenantId, 'lease', tasks, { maxParallel: 8, environments: ['dev', 'stage'] }));
@@ -384,7 +383,7 @@ async function recallScenario(tenantId: string) {
 }
 
 test('a recall under contention: the second run gets a unit once the first is recalled, never more than 2 held', async () => {
-  const tenantId = 'gate_recall';
+  const tenantId = await gateTenant('gate_recall');
   const { holding, asking } = await recallScenario(tenantId);
   // A's long task still runs: B's unit is the one A held idle, given back on the recall.
   await gateUntil(tenantId, 'B holds a unit of builder', (v) => resourceOf(v, BUILDER).held.some((h) => h.holder.workflowId === asking));
@@ -402,7 +401,7 @@ test('a recall under contention: the second run gets a unit once the first is re
 }, 120_000);
 
 test('continue-as-new carries who was recalled: the next run of the gate does not recall again', async () => {
-  const tenantId = 'gate_recall_can';
+  const tenantId = await gateTenant('gate_recall_can');
   const input: TenantGateInput = { tenantId, taskQueuePrefix: stack.taskQueuePrefix, continueAsNewAfterEvents: 60 };
   const gate = await env.client.workflow.start(TENANT_GATE_WORKFLOW_TYPE, { workflowId: tenantGateWorkflowId(tenantId), taskQueue: controlTaskQueue(stack.taskQueuePrefix), args: [input] });
   // A holds both units on tasks that wait for the test, so B waits through the hand-over.
