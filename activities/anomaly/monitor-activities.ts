@@ -1,16 +1,19 @@
 /**
  * The anomaly monitor's activities (control queue): score the samples that came in since the detectors' checkpoint
  * and commit the anomalies they closed with the new checkpoint in one transaction, scrape a Prometheus endpoint into
- * samples, record each anomaly's class once (auditing, and for a known one notifying), record the monitor's own
- * audit entries and its end. Each is idempotent, so a retry (or a restarted worker) scores and alerts once.
+ * samples, record each anomaly's class once (auditing, and for a known one queueing its notification, then
+ * delivering it; each interval retries the ones that failed), record the monitor's own audit entries and its end. Each
+ * is idempotent, so a retry (or a restarted worker) scores and alerts once.
  */
 import { ApplicationFailure, Context } from '@temporalio/activity';
 import type { AnomalyClass, AnomalyMonitorInput, AnomalyToClassify, MonitoredAnomaly } from '../../shared/contract/anomaly/monitor';
 import { anomalySignature } from '../../shared/contract/anomaly/monitor';
+import { anomalyNotification } from '../../shared/contract/anomaly/notification';
 import { mergeGapMs } from '../../shared/contract/anomaly/detection';
 import { durationToMs } from '../../shared/contract/duration';
 import { anomalyPipelineWorkflowId } from '../../shared/contract/workflow-ids';
 import { createEnsemble, createGrouper, type DetectedAnomaly } from '../../shared/node/anomaly/detection';
+import { deliverNotifications, queueNotification, retryNotifications } from '../../shared/node/anomaly/notifications';
 import { ScrapeRefusedError, scrapeSeries } from '../../shared/node/anomaly/prometheus';
 import { insertSamples, readSamplesAfter, type MetricRef } from '../../shared/node/anomaly/samples';
 import {
@@ -22,9 +25,10 @@ import {
   recordClassification,
   type ClassificationRecord,
 } from '../../shared/node/anomaly/store';
-import { loadConfig } from '../../shared/node/config';
+import { loadConfig, webUiWorkflowUrl } from '../../shared/node/config';
 import type { Db } from '../../shared/node/db';
 import { createLogger, type Logger } from '../../shared/node/logger';
+import { getTenant } from '../../shared/node/tenancy/store';
 import { appendAudit, finishRun, insertRun, type AuditEntry } from '../common/run-records';
 
 export interface MonitorRequest {
@@ -76,7 +80,7 @@ function monitoredOf(ref: MetricRef, detected: DetectedAnomaly, threshold: numbe
   };
 }
 
-/** `logger` receives the notifications of known anomalies (default: the worker's LOG_LEVEL, on stderr). */
+/** `logger` receives the notifications of known anomalies, whatever their channel (default: the worker's LOG_LEVEL, on stderr). */
 export function createAnomalyMonitorActivities(db: Db, logger: Logger = createLogger('anomaly-monitor', loadConfig().logLevel)) {
   return {
     /** Records the monitor (its `runs` row, once) and answers the metric's current threshold. */
@@ -94,6 +98,8 @@ export function createAnomalyMonitorActivities(db: Db, logger: Logger = createLo
     async scoreAnomalyInterval(request: MonitorRequest): Promise<ScoredInterval> {
       const { input, workflowId } = request;
       const ref = refOf(input);
+      // Known anomalies' notifications that a receiver refused before: each interval tries them again.
+      await retryNotifications(db, ref, { logger, allowedHosts: loadConfig().httpAllowedHosts });
       const threshold = await currentThreshold(db, ref, input.detection.threshold);
       const checkpoint = await loadCheckpoint(db, ref);
       const samples = await readSamplesAfter(db, ref, checkpoint?.lastTs, input.batchLimit);
@@ -146,13 +152,16 @@ export function createAnomalyMonitorActivities(db: Db, logger: Logger = createLo
     },
 
     /**
-     * Records an anomaly's class and action once, with its audit entry (`anomaly.<class>`) in the same transaction; the
-     * call that records it notifies a known one (a warn log line, the notification channel every worker has). Answers
-     * whether this call recorded it and the class the anomaly has now.
+     * Records an anomaly's class and action once, with its audit entry (`anomaly.<class>`) and, for a known one, its
+     * notification (by the tenant's channel: its webhook, else the log) in the same transaction; then delivers the
+     * notification while it is not delivered. A delivery that fails is recorded (`failed`, the error), not thrown: the
+     * monitor goes on to its other anomalies, and its next interval's scoring retries it (never a second row; a retry
+     * of this activity records nothing again). Answers whether this call recorded the class and the class it has now.
      */
     async recordAnomalyClassification(request: ClassifiedRequest): Promise<{ recorded: boolean; storedClass?: AnomalyClass }> {
       const { anomaly } = request;
       const info = Context.current().info;
+      const config = loadConfig();
       const answer = await db.transaction().execute(async (trx) => {
         const stored = await recordClassification(trx, request);
         if (stored.recorded) {
@@ -164,12 +173,16 @@ export function createAnomalyMonitorActivities(db: Db, logger: Logger = createLo
             detail: { anomalyId: anomaly.id, metric: anomaly.metric, start: anomaly.start, end: anomaly.end, peakScore: anomaly.peakScore, signature: anomaly.signature, action: request.action, reason: request.reason, childWorkflowId: request.childWorkflowId },
             workflowRunId: info.workflowExecution?.runId,
           });
+          if (request.action === 'notify') {
+            // The channel of this moment is kept with the row: a retry delivers where the first attempt meant to.
+            const tenant = await getTenant(trx, anomaly.tenantId);
+            const notification = anomalyNotification(anomaly, request.reason, { workflowId: request.workflowId, webUiUrl: webUiWorkflowUrl(config, request.workflowId) });
+            await queueNotification(trx, notification, tenant?.profile.notifications.webhookUrl ?? null);
+          }
         }
         return stored;
       });
-      if (answer.recorded && request.action === 'notify') {
-        logger.warn({ tenant: anomaly.tenantId, metric: anomaly.metric, anomaly: anomaly.id, signature: anomaly.signature, peakScore: anomaly.peakScore }, `known anomaly on ${anomaly.metric}: ${request.reason}`);
-      }
+      if (request.action === 'notify') await deliverNotifications(db, anomaly.id, { logger, allowedHosts: config.httpAllowedHosts });
       return answer;
     },
 

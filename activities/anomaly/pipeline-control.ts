@@ -156,7 +156,7 @@ export function createPipelineControlActivities(db: Db) {
       await updateHandler(db, record, { status: record.stopped ? 'removed' : 'serving' });
     },
 
-    /** The promoted handler's alert rate on its first watch of the metric. */
+    /** The promoted handler's alert rate on the metric so far (after each read of its watch that found samples). */
     async recordAlertRate(record: AlertRateRecord): Promise<void> {
       await updateHandler(db, record, { alert_samples: record.alertRate.samples, alerts: record.alertRate.alerts, alert_rate: record.alertRate.rate });
     },

@@ -56,6 +56,15 @@ async function extractedFiles(db: Db, artifacts: readonly ArtifactRef[]): Promis
   return new Map(artifacts.map((a) => [a.path, content.get(a.sha256) as string]));
 }
 
+/** The path of the extraction's module artifact: the code the handler host loads and serves through. */
+function extractedModule(artifacts: readonly ArtifactRef[]): string {
+  const modules = artifacts.filter((a) => a.kind === 'module');
+  if (modules.length !== 1) {
+    throw ApplicationFailure.create({ type: 'HandlerDeployInvalid', message: `the extraction gave ${modules.length} module artifacts for the handler, not 1 (extract the handler again)`, nonRetryable: true });
+  }
+  return modules[0].path;
+}
+
 export function createPipelineProcessActivities(deps: { db: Db }) {
   const runtime = () => processRuntime(loadConfig());
   return {
@@ -74,6 +83,7 @@ export function createPipelineProcessActivities(deps: { db: Db }) {
         extractionWorkflowId: input.extractionWorkflowId,
         schema: input.schema,
         files: await extractedFiles(deps.db, input.artifacts),
+        module: extractedModule(input.artifacts),
       });
       const known = rt.listEnvironments(ref).length > 0 ? rt.status(ref).port : undefined;
       const context = Context.current();

@@ -35,7 +35,7 @@ export function registerAnomalyCommands(program: Command): Command {
 
   anomaly
     .command('show')
-    .description("one anomaly: span, peak, detectors, class and action, the metric's current threshold and the feedback")
+    .description("one anomaly: span, peak, detectors, class and action, a known one's notification, the metric's current threshold and the feedback")
     .argument('<id>', 'the anomaly ID (anomaly-<tenant>-<metric>-<start>)')
     .option('--tenant <id>', TENANT_OPTION_HELP)
     .option('--json', 'print JSON')

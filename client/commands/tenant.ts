@@ -31,6 +31,7 @@ interface ProfileFlags {
   agentPolicy?: string;
   generationPolicy?: string;
   metaLearning?: string;
+  notifyUrl?: string;
   active?: string;
   json?: boolean;
 }
@@ -55,6 +56,7 @@ const FLAG_OF: Record<string, string> = {
   'policies.agent': '--agent-policy',
   'policies.generation': '--generation-policy',
   metaLearning: '--meta-learning',
+  'notifications.webhookUrl': '--notify-url',
 };
 
 /**
@@ -103,6 +105,8 @@ function patchFromFlags(flags: ProfileFlags): TenantProfilePatch {
     },
     policies: Object.fromEntries(POLICY_NAMES.map((name) => [name, policy(flags[`${name}Policy`], `policies.${name}`)])),
     metaLearning: onOff(flags.metaLearning, 'metaLearning'),
+    // The URL itself is checked by the profile schema (WEBHOOK_URL_RULE), its issue renamed to --notify-url.
+    notifications: { webhookUrl: flags.notifyUrl === 'none' ? null : flags.notifyUrl },
   };
   if (issues.length > 0) throw flagError(issues);
   return patch as TenantProfilePatch;
@@ -148,6 +152,7 @@ export function formatProfile(id: string, profile: TenantProfile): string[] {
     `  rates:    ${limits.runStartsPerMinute} run starts/min (burst ${limits.runStartBurst}), ${limits.agentTaskStartsPerMinute} task starts/min per agent (burst ${limits.agentTaskStartBurst})`,
     `  policies: ${POLICY_NAMES.map((name) => `${name} ${JSON.stringify(policies[name])}`).join(', ')}`,
     `  meta-learning: ${profile.metaLearning ? 'on' : 'off'}`,
+    `  notifications: ${profile.notifications.webhookUrl === null ? 'log only (no webhook; set one with --notify-url)' : `webhook ${profile.notifications.webhookUrl} (known anomalies are POSTed there, and logged)`}`,
   ];
 }
 
@@ -189,6 +194,7 @@ function profileOptions(command: Command): Command {
     .option('--agent-policy <json|@file>', 'agent policy')
     .option('--generation-policy <json|@file>', 'generation policy')
     .option('--meta-learning <on|off>', 'meta-learning opt-in (default off)')
+    .option('--notify-url <url|none>', 'webhook known anomalies are POSTed to (its host allowed by the control worker\'s ADOS_HTTP_ALLOWED_HOSTS), or none: the log line only (default none)')
     .option('--json', 'print JSON');
 }
 

@@ -101,7 +101,7 @@ export interface AdosConfig {
   kubeContext?: string;
   /** The kubectl program deploy.kubernetes runs. */
   kubectl: string;
-  /** Hosts the `http` capability may call (shared/node/http/allowed-hosts.ts; default loopback only). */
+  /** Hosts the `http` capability, the monitor's scrapes and notification webhooks may call (shared/node/http/allowed-hosts.ts; default loopback only). */
   httpAllowedHosts: string[];
 }
 

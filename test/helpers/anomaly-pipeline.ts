@@ -70,3 +70,8 @@ export function awaitingHandlerApproval(stack: AdosStack, workflowId: string): P
     return status.stage === 'awaiting_approval' ? status : undefined;
   });
 }
+
+/** Samples that arrive later under `metric` (metric_samples rows, as ingest writes them). */
+export async function appendSamples(stack: AdosStack, tenantId: string, metric: string, samples: readonly MetricSample[]): Promise<void> {
+  await stack.db.insertInto('metric_samples').values(samples.map((s) => ({ tenant_id: tenantId, metric, ts: new Date(s.ts), value: s.value }))).execute();
+}

@@ -2,22 +2,25 @@
  * anomalyPipeline end to end on a NAB series (read in place from ../shared/data/nab), on real Temporal (the
  * time-skipping test server: one per file), PostgreSQL (PGlite) and real processes (the process runtime behind
  * deploy.process): the ensemble's first anomaly inside the labeled window → the handler's schema → schemaExtraction
- * as a child → the handler on stage as a real process (pid, port) → its tests on the anomaly's own samples and the
- * normal window from metric_samples → approved → prod (a second real process) and its alert rate; rejected → the
- * stage process gone; no decision within the hour → escalated to the tenant's governance approvers → a second hour
- * without one rejects. Last, the monitor starts one: `ados metrics watch --approvers` on the series classifies its
- * 30-minute anomaly unknown and starts its pipeline child, which `ados anomaly approve` promotes once it waits at the
- * gate. It runs last: run before the escalation test, that test's two-hour time skip did not end within its timeout
- * (cause not found yet). Every process started here is stopped in afterAll and checked gone by pid.
+ * as a child → the handler on stage as a real process (pid, port) serving through the extracted module → its tests on
+ * the anomaly's own samples and the normal window from metric_samples → approved → prod (a second real process), which
+ * watches the metric for a day: the samples after the anomaly, then new ones arriving after the promotion, its alert
+ * rate read by read; rejected → the stage process gone; no decision within the hour → escalated to the tenant's
+ * governance approvers → a second hour without one rejects. Last, the monitor starts one: `ados metrics watch
+ * --approvers` on the series classifies its 30-minute anomaly unknown and starts its pipeline child, which `ados
+ * anomaly approve` promotes once it waits at the gate. It runs last: once a monitor closed while its abandoned child
+ * waits, the time-skipping test server skips no more time in this process (test/replay/record-histories.ts records
+ * that scenario last too). Every process started here is stopped in afterAll and checked gone by pid.
  */
+import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { getAnomalyPipelineResult, startAnomalyPipeline } from '../../client/anomaly-pipeline';
+import { getAnomalyPipelineResult, getAnomalyPipelineStatus, startAnomalyPipeline } from '../../client/anomaly-pipeline';
 import { runCli } from '../../client/cli';
 import { decide } from '../../client/common/approval';
 import { getMonitorStatus } from '../../client/metrics';
-import type { AnomalyPipelineResult } from '../../shared/contract/anomaly/pipeline';
+import type { AnomalyPipelineResult, HandlerAlertRate } from '../../shared/contract/anomaly/pipeline';
 import type { ExtractionResult } from '../../shared/contract/extraction/messages';
 import { AdosStage } from '../../shared/contract/search-attributes';
 import { anomalyMonitorWorkflowId, anomalyPipelineWorkflowId } from '../../shared/contract/workflow-ids';
@@ -25,7 +28,7 @@ import { loadConfig } from '../../shared/node/config';
 import { processAlive } from '../../shared/node/process/process-group';
 import { processRuntime } from '../../shared/node/runtime';
 import { createTenant } from '../../shared/node/tenancy/store';
-import { anomalySamples, awaitingHandlerApproval, ingestNabSeries, nabPipelineInput } from '../helpers/anomaly-pipeline';
+import { anomalySamples, appendSamples, awaitingHandlerApproval, ingestNabSeries, nabPipelineInput, nabSamples } from '../helpers/anomaly-pipeline';
 import { eventually } from '../helpers/eventually';
 import { useTimeSkippingStack, type AdosStack } from '../helpers/stack';
 import { auditEvents } from '../workflows/fixtures';
@@ -56,8 +59,13 @@ afterAll(async () => {
 
 describe('an unknown anomaly of ec2_cpu_utilization_825cc2, approved', () => {
   const metric = 'ec2_cpu_825cc2';
+  const afterAnomaly = nabSamples.filter((s) => s.ts > anomalySamples[anomalySamples.length - 1].ts);
+  // An hour of samples after the series' last one, 5 minutes apart, the seventh a spike far above anything before.
+  const last = nabSamples[nabSamples.length - 1];
+  const arriving = Array.from({ length: 12 }, (_, i) => ({ ts: new Date(Date.parse(last.ts) + (i + 1) * 300_000).toISOString(), value: i === 6 ? 50 * Math.max(...nabSamples.map((s) => s.value)) : last.value }));
   let workflowId: string;
   let result: AnomalyPipelineResult;
+  let backlog: HandlerAlertRate;
 
   beforeAll(async () => {
     await ingestNabSeries(stack, 'acme', metric);
@@ -65,6 +73,14 @@ describe('an unknown anomaly of ec2_cpu_utilization_825cc2, approved', () => {
     const waiting = await awaitingHandlerApproval(stack, workflowId);
     seenPids.add(waiting.staging!.pid);
     await decide(stack.client, workflowId, { decision: 'approve', approver: 'alice', comment: 'handler looks right' });
+    // Promoted, the handler reads the series' samples after the anomaly at once, then waits for the next interval (the
+    // time-skipping server skips no time while nobody awaits the result): new samples arrive meanwhile, a spike among them.
+    backlog = await eventually('the watch read the samples after the anomaly', 60_000, async () => {
+      const status = await getAnomalyPipelineStatus(stack.client, workflowId);
+      if (status.stage === 'finished') throw new Error(`finished before its watch: ${status.outcome} ${status.reason}`);
+      return status.stage === 'watching' && status.alertRate?.samples === afterAnomaly.length ? status.alertRate : undefined;
+    });
+    await appendSamples(stack, 'acme', metric, arriving);
     result = await getAnomalyPipelineResult(stack.client, workflowId);
     if (result.production) seenPids.add(result.production.pid);
   }, 80_000);
@@ -96,6 +112,12 @@ describe('an unknown anomaly of ec2_cpu_utilization_825cc2, approved', () => {
     // The release holds what extraction generated, beside handler.json.
     const release = path.join(runtime.environmentDir({ tenant: 'acme', service: staging.service, environment: 'stage' }), 'current');
     expect(fs.readdirSync(path.join(release, 'extracted', fs.readdirSync(path.join(release, 'extracted'))[0])).sort()).toEqual(['README.md', 'index.test.ts', 'index.ts', 'manifest.yaml']);
+    // It serves through the extracted module: the one the extraction generated, byte for byte.
+    const served = ((await about(staging.port)) as unknown as { generated: { module: string; agent: string } }).generated;
+    const extraction = (await stack.client.workflow.getHandle(result.extractionWorkflowId).result()) as ExtractionResult;
+    const module = extraction.nodes[result.handler].artifacts!.find((a) => a.kind === 'module')!;
+    expect(served).toMatchObject({ module: `extracted/${module.path}`, agent: expect.stringMatching(/Agent$/) });
+    expect(createHash('sha256').update(fs.readFileSync(path.join(release, served.module))).digest('hex')).toBe(module.sha256);
   });
 
   it('promoted it to prod (another real pid and port, the same release) and recorded its alert rate', async () => {
@@ -106,14 +128,32 @@ describe('an unknown anomaly of ec2_cpu_utilization_825cc2, approved', () => {
     expect(production!.release).toBe(staging!.release);
     expect(processAlive(production!.pid)).toBe(true);
     expect(await about(production!.port)).toEqual(expect.objectContaining({ pid: production!.pid, environment: 'prod' }));
-    expect(alertRate).toMatchObject({ samples: 300 });
-    expect(alertRate!.rate).toBe(alertRate!.alerts / 300);
+    expect(alertRate).toMatchObject({ samples: afterAnomaly.length + arriving.length, to: arriving[arriving.length - 1].ts });
+    expect(alertRate!.rate).toBe(alertRate!.alerts / alertRate!.samples);
     const rows = await handlerRows(workflowId);
     expect(rows.map((r) => ({ environment: r.environment, status: r.status, pid: r.pid, port: r.port }))).toEqual([
       { environment: 'prod', status: 'serving', pid: production!.pid, port: production!.port },
       { environment: 'stage', status: 'serving', pid: staging!.pid, port: staging!.port },
     ]);
-    expect({ samples: rows[0].alert_samples, alerts: rows[0].alerts, rate: rows[0].alert_rate }).toEqual({ samples: 300, alerts: alertRate!.alerts, rate: alertRate!.rate });
+    expect({ samples: rows[0].alert_samples, alerts: rows[0].alerts, rate: rows[0].alert_rate }).toEqual({ samples: alertRate!.samples, alerts: alertRate!.alerts, rate: alertRate!.rate });
+  });
+
+  it('watched the metric in prod for a day: the samples that arrived after its promotion were scored, the spike alerted', async () => {
+    const { alertRate } = result;
+    // The backlog took reads of watchSamples (300); the arrivals one more, at the next interval.
+    expect(backlog.reads).toBe(Math.ceil(afterAnomaly.length / 300));
+    expect(alertRate!.reads).toBe(backlog.reads! + 1);
+    expect(alertRate!.alerts).toBeGreaterThan(backlog.alerts);
+    const recorded = (await auditEvents(stack.db, workflowId)).filter((e) => e.event === 'handler.alert_rate').map((e) => e.detail as unknown as HandlerAlertRate);
+    expect(recorded.map((r) => r.samples)).toEqual([...Array.from({ length: backlog.reads! }, (_, i) => Math.min((i + 1) * 300, afterAnomaly.length)), afterAnomaly.length + arriving.length]);
+    // The watch lasted the default day (watchFor 24h) on the server's clock: from the prod deploy's end to the close.
+    const events = (await stack.client.workflow.getHandle(workflowId).fetchHistory()).events ?? [];
+    const seconds = (e: (typeof events)[number]) => Number(e.eventTime!.seconds);
+    const deploys = events.filter((e) => e.activityTaskScheduledEventAttributes?.activityType?.name === 'deployHandler').map((e) => String(e.eventId));
+    const prodDeployed = events.find((e) => String(e.activityTaskCompletedEventAttributes?.scheduledEventId) === deploys.at(-1))!;
+    const watchedSeconds = seconds(events.at(-1)!) - seconds(prodDeployed);
+    expect(watchedSeconds).toBeGreaterThanOrEqual(24 * 3600);
+    expect(watchedSeconds).toBeLessThan(24 * 3600 + 15 * 60);
   });
 
   it('audited every stage, and recorded the run', async () => {
@@ -127,7 +167,7 @@ describe('an unknown anomaly of ec2_cpu_utilization_825cc2, approved', () => {
       'approval.requested',
       'approval.granted',
       'handler.promoted',
-      'handler.alert_rate',
+      ...Array.from({ length: result.alertRate!.reads! }, () => 'handler.alert_rate'),
       'run.finished',
     ]);
     const run = await stack.db.selectFrom('runs').selectAll().where('workflow_id', '=', workflowId).executeTakeFirstOrThrow();
@@ -234,6 +274,7 @@ describe('the monitor starts the pipeline of an unknown anomaly', () => {
     if (result.production) seenPids.add(result.production.pid);
     expect(result).toMatchObject({ outcome: 'promoted', escalated: false, staging: { pid: waiting.staging!.pid } });
     expect(processAlive(result.production!.pid)).toBe(true);
-    expect((await auditEvents(stack.db, pipelineId)).map((e) => e.event).slice(-5)).toEqual(['approval.requested', 'approval.granted', 'handler.promoted', 'handler.alert_rate', 'run.finished']);
+    const tail = (await auditEvents(stack.db, pipelineId)).map((e) => e.event).slice(-(4 + result.alertRate!.reads!));
+    expect(tail).toEqual(['approval.requested', 'approval.granted', 'handler.promoted', ...Array.from({ length: result.alertRate!.reads! }, () => 'handler.alert_rate'), 'run.finished']);
   }, 80_000);
 });

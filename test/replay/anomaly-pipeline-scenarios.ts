@@ -53,7 +53,7 @@ export const ANOMALY_PIPELINE_SCENARIOS: AnomalyPipelineScenario[] = [
   {
     workflowType: 'anomalyPipeline',
     name: 'handler-promoted',
-    description: 'a NAB anomaly → handler schema → extraction child → stage process → tests pass → alice approves by Update → prod process, alert rate',
+    description: 'a NAB anomaly → handler schema → extraction child → stage process (serving through the extracted module) → tests pass → alice approves by Update → prod process, a day of watching: its alert rate read by read',
     expected: 'promoted',
     run: (stack) =>
       withDataDir(() => pipeline(stack, 'replay', 'cpu_825cc2_promoted', (id) => decide(stack.client, id, { decision: 'approve', approver: 'alice', comment: 'ship it' }).then(() => undefined))),

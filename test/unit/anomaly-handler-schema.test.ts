@@ -11,7 +11,7 @@ import { anomalyPipelineWorkflowId, parseAnomalyPipelineWorkflowId } from '../..
 import { setHash8 } from '../../shared/node/extraction/hashing';
 import { classifyAnomalyType } from '../../workflows/anomaly/handler-root-cause';
 import { generateHandlerSchema, handlerName, handlerSlug, singleDocumentHash8, type HandlerParameters } from '../../workflows/anomaly/handler-schema';
-import { alertRateOf, judgeFlagsAnomaly, judgeQuietOnNormal } from '../../workflows/anomaly/handler-tests';
+import { addAlerts, alertRateOf, judgeFlagsAnomaly, judgeQuietOnNormal } from '../../workflows/anomaly/handler-tests';
 
 const detection = { ...defaultEnsembleConfig(), threshold: 0.6 };
 
@@ -71,6 +71,14 @@ describe('the handler schema from the template', () => {
       reasoning: { strategies: ['mahalanobis', 'robustZ'] },
       governance: { mode: 'supervised', escalationPolicy: [{ level: 1, notify: 'alice, bob', afterMinutes: 0 }, { level: 2, notify: 'acme governance approvers', afterMinutes: 90 }] },
       integration: { apis: expect.arrayContaining([{ name: 'score', method: 'POST', path: '/score' }]) },
+    });
+  });
+
+  it('declares what the handler host sends its agent class and what it answers', () => {
+    const { document } = generateHandlerSchema(parameters());
+    expect(document.communication).toEqual({
+      inputs: [expect.objectContaining({ name: 'batch', type: 'object' })],
+      outputs: [expect.objectContaining({ name: 'scored', type: 'number' }), expect.objectContaining({ name: 'flagged', type: 'object' }), expect.objectContaining({ name: 'peakScore', type: 'number' })],
     });
   });
 
@@ -138,6 +146,16 @@ describe('the stage tests and the alert rate', () => {
     expect(alertRateOf(watched, { scored: 18, flagged: [normal[0].ts, watched[2].ts, watched[5].ts] })).toEqual({ samples: 8, alerts: 2, rate: 0.25, from: watched[0].ts, to: watched[7].ts });
     expect(alertRateOf([], { scored: 10, flagged: [] })).toEqual({ samples: 0, alerts: 0, rate: 0 });
   });
+
+  it('adds up a watch\'s reads: samples, alerts, the span from the first read to the last, the reads that found samples', () => {
+    const start = { samples: 0, alerts: 0, rate: 0, reads: 0 };
+    const first = addAlerts(start, { samples: 300, alerts: 3, rate: 0.01, from: 'a', to: 'b' });
+    expect(first).toEqual({ samples: 300, alerts: 3, rate: 0.01, from: 'a', to: 'b', reads: 1 });
+    // A read that found nothing changes nothing.
+    expect(addAlerts(first, undefined)).toBe(first);
+    expect(addAlerts(first, { samples: 0, alerts: 0, rate: 0 })).toBe(first);
+    expect(addAlerts(first, { samples: 100, alerts: 5, rate: 0.05, from: 'c', to: 'd' })).toEqual({ samples: 400, alerts: 8, rate: 0.02, from: 'a', to: 'd', reads: 2 });
+  });
 });
 
 describe('the pipeline input', () => {
@@ -152,7 +170,19 @@ describe('the pipeline input', () => {
 
   it('defaults the first gate\'s timeout to an hour, the requester to the monitor, the windows', () => {
     const checked = validateAnomalyPipelineInput(valid);
-    expect(checked.ok && checked.value).toMatchObject({ approval: { approvers: ['alice'], quorum: 1, timeout: '1h' }, requestedBy: 'anomaly-monitor', baselineSamples: 600, watchSamples: 300, affectedMetrics: [] });
+    expect(checked.ok && checked.value).toMatchObject({ approval: { approvers: ['alice'], quorum: 1, timeout: '1h' }, requestedBy: 'anomaly-monitor', baselineSamples: 600, watchSamples: 300, watchFor: '24h', watchInterval: '15m', affectedMetrics: [] });
+  });
+
+  it('bounds the prod watch: at most 1000 intervals, each a duration longer than zero', () => {
+    expect(validateAnomalyPipelineInput({ ...valid, watchFor: '6d', watchInterval: '10m' }).ok).toBe(true);
+    const tooMany = validateAnomalyPipelineInput({ ...valid, watchFor: '30d', watchInterval: '1m' });
+    expect(!tooMany.ok && tooMany.issues).toEqual([
+      { path: 'watchFor', message: 'watchFor 30d at watchInterval 1m is 43200 intervals, more than 1000: shorten watchFor or lengthen watchInterval' },
+    ]);
+    const zero = validateAnomalyPipelineInput({ ...valid, watchInterval: '0s' });
+    expect(!zero.ok && zero.issues).toEqual([{ path: 'watchInterval', message: 'must be longer than zero' }]);
+    const word = validateAnomalyPipelineInput({ ...valid, watchFor: 'a day' });
+    expect(!word.ok && word.issues).toEqual([{ path: 'watchFor', message: 'must be a whole number and a unit (ms, s, m, h, d), e.g. "72h"' }]);
   });
 
   it('names the field and the fix', () => {

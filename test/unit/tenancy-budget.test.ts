@@ -99,6 +99,7 @@ describe('the tenant profile', () => {
       policies: { planner: {}, tool: {}, agent: {}, generation: {} },
       approvals: { roles: {}, prod: null },
       metaLearning: false,
+      notifications: { webhookUrl: null },
     });
   });
 

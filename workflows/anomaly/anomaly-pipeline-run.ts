@@ -7,6 +7,7 @@ import {
   proxyActivities,
   setCurrentDetails,
   setHandler,
+  sleep,
   upsertSearchAttributes,
   workflowInfo,
 } from '@temporalio/workflow';
@@ -22,12 +23,14 @@ import {
   type AnomalyPipelineResult,
   type AnomalyPipelineStage,
   type AnomalyPipelineStatus,
+  type HandlerAlertRate,
   type HandlerDeployment,
   type HandlerEnvironment,
   type MetricSample,
 } from '../../shared/contract/anomaly/pipeline';
 import type { ApprovalGateOutcome, ApprovalPolicy, ApprovalSubject } from '../../shared/contract/approval';
 import { canonicalJson } from '../../shared/contract/canonical';
+import { durationToMs } from '../../shared/contract/duration';
 import type { ExtractionInput, ExtractionResult } from '../../shared/contract/extraction/messages';
 import { AdosAwaitingApproval, AdosKind, AdosStage, AdosTenant } from '../../shared/contract/search-attributes';
 import { capabilityTaskQueue, controlTaskQueue } from '../../shared/contract/task-queues';
@@ -41,7 +44,7 @@ import { runTaskQueuePrefix } from '../common/task-queue';
 import { errorMessage } from '../dag';
 import { classifyAnomalyType } from './handler-root-cause';
 import { generateHandlerSchema, singleDocumentHash8, type GeneratedHandlerSchema } from './handler-schema';
-import { alertRateOf, judgeFlagsAnomaly, judgeQuietOnNormal } from './handler-tests';
+import { addAlerts, alertRateOf, judgeFlagsAnomaly, judgeQuietOnNormal } from './handler-tests';
 
 /** The gates' names in the `approvals` table and the audit: the first, then the escalated one. */
 const HANDLER_GATE = 'anomaly-handler';
@@ -57,8 +60,8 @@ type Ending = { outcome: AnomalyPipelineOutcome; reason?: string };
  * generate its handler's schema from the template → extract it (schemaExtraction, a child) → deploy the handler to
  * stage as a real process → test it on the anomaly's samples (it must flag them) and on the normal window (it must
  * stay quiet) → the approval gate (escalated to the tenant's governance approvers after its timeout; a second timeout
- * rejects) → deploy it to prod and record its alert rate on the metric, or remove it from stage. Every stage shows in
- * AdosStage and the current details, and is audited.
+ * rejects) → deploy it to prod and watch the metric with it for `watchFor`, recording its alert rate read by read,
+ * or remove it from stage. Every stage shows in AdosStage and the current details, and is audited.
  */
 export async function anomalyPipeline(input: AnomalyPipelineInput): Promise<AnomalyPipelineResult> {
   // The detector configuration goes into the handler's schema as given, not with the defaults of this code's
@@ -327,17 +330,35 @@ class AnomalyPipeline {
     await this.control.recordHandlerRemoved({ ...this.audit.next('handler.removed'), detail: { environment: deployment.environment, ...removed }, environment: deployment.environment, ...removed });
   }
 
-  /** The promoted handler's first watch of the metric: the samples after the anomaly, scored in prod. */
+  /**
+   * The promoted handler watches the metric in prod for `watchFor`: every `watchInterval` it scores the samples that
+   * came since the last read (after the normal window, the warm-up its stage tests had; a backlog in reads of
+   * `watchSamples`), and its alert rate so far is recorded (anomaly_handlers, audit) after each read that found some,
+   * and after the first read whatever it found. The pipeline then finishes; the handler keeps serving.
+   */
   private async watch(normal: MetricSample[]): Promise<void> {
-    const { tenantId, metric, anomaly, watchSamples } = this.input;
-    this.stageTo('watching', `${this.handler!.name} watches ${metric} in prod`);
-    const watched = await this.control.readMetricSamples.executeWithOptions({ summary: `samples of ${metric} after the anomaly` }, [{ tenantId, metric, after: anomaly.end, limit: watchSamples }]);
-    const answer = await this.process.scoreWithHandler.executeWithOptions({ summary: `score ${watched.length} samples of ${metric} with ${this.handler!.name} (prod)` }, [
-      { ...this.target('prod'), samples: [...normal, ...watched] },
-    ]);
-    const alertRate = alertRateOf(watched, answer);
-    this.status.alertRate = alertRate;
-    await this.control.recordAlertRate({ ...this.audit.next('handler.alert_rate'), detail: { ...alertRate }, environment: 'prod', alertRate });
+    const { tenantId, metric, anomaly, watchSamples, watchFor, watchInterval } = this.input;
+    const name = this.handler!.name;
+    this.stageTo('watching', `${name} watches ${metric} in prod for ${watchFor}`);
+    const endsAt = Date.now() + durationToMs(watchFor);
+    let after = anomaly.end;
+    let rate: HandlerAlertRate = { samples: 0, alerts: 0, rate: 0, reads: 0 };
+    for (let read = 0; ; read++) {
+      const watched = await this.control.readMetricSamples.executeWithOptions({ summary: `new samples of ${metric} after ${after}` }, [{ tenantId, metric, after, limit: watchSamples }]);
+      if (watched.length > 0 || read === 0) {
+        const answer = watched.length > 0 ? await this.process.scoreWithHandler.executeWithOptions({ summary: `score ${watched.length} samples of ${metric} with ${name} (prod)` }, [{ ...this.target('prod'), samples: [...normal, ...watched] }]) : undefined;
+        rate = addAlerts(rate, answer ? alertRateOf(watched, answer) : undefined);
+        this.status.alertRate = rate;
+        await this.control.recordAlertRate({ ...this.audit.next('handler.alert_rate'), detail: { ...rate }, environment: 'prod', alertRate: rate });
+        if (watched.length > 0) after = watched[watched.length - 1].ts;
+        setCurrentDetails(`${name} watches ${metric} in prod: ${rate.alerts} alerts in ${rate.samples} samples so far (until ${new Date(endsAt).toISOString()})`);
+      }
+      // A full read may have more behind it: read on before waiting.
+      if (watched.length === watchSamples) continue;
+      const left = endsAt - Date.now();
+      if (left <= 0) return;
+      await sleep(Math.min(durationToMs(watchInterval), left), { summary: `next read of ${metric} (every ${watchInterval})` });
+    }
   }
 
   private stageTo(stage: AnomalyPipelineStage, details: string): void {

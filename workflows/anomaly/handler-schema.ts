@@ -122,11 +122,14 @@ export function generateHandlerSchema(p: HandlerParameters): GeneratedHandlerSch
       ],
     },
     memoryTopology: { working: { store: 'in-process', retention: '1 days' } },
+    // What the extracted module's agent class checks each request against, and types its answer as: the handler
+    // host (shared/node/anomaly/pipeline/handler-service.ts) sends every POST /score through it as { batch }.
     communication: {
-      inputs: [{ name: 'samples', type: 'object', description: 'the metric samples to score, in time order: [{ ts, value }]' }],
+      inputs: [{ name: 'batch', type: 'object', description: 'the metric samples to score, in time order: { samples: [{ ts, value }] }' }],
       outputs: [
-        { name: 'scored', type: 'object', description: 'each sample with its ensemble score and whether it is anomalous' },
-        { name: 'flagged', type: 'number', description: 'how many samples are anomalous' },
+        { name: 'scored', type: 'number', description: 'how many samples were scored' },
+        { name: 'flagged', type: 'object', description: 'the timestamps of the samples the ensemble found anomalous' },
+        { name: 'peakScore', type: 'number', description: 'the highest ensemble score among them' },
       ],
     },
     reasoning: {
@@ -141,7 +144,8 @@ export function generateHandlerSchema(p: HandlerParameters): GeneratedHandlerSch
       cpu: '250m',
       memory: '256Mi',
       endpoints: [{ name: 'http', port: 8080, path: '/' }],
-      timeoutMs: 5000,
+      // The agent class's limit per request: a stage test scores up to 10,000 samples on a busy machine.
+      timeoutMs: 30000,
       apiMode: 'public',
       authRequired: false,
     },

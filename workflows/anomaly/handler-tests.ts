@@ -48,3 +48,18 @@ export function alertRateOf(watched: readonly MetricSample[], answer: HandlerAns
     ...(watched.length > 0 ? { from: watched[0].ts, to: watched[watched.length - 1].ts } : {}),
   };
 }
+
+/** A watch's alert rate so far with one more read's (`read` undefined: a read that found nothing new). */
+export function addAlerts(sofar: HandlerAlertRate, read: HandlerAlertRate | undefined): HandlerAlertRate {
+  if (!read || read.samples === 0) return sofar;
+  const samples = sofar.samples + read.samples;
+  const alerts = sofar.alerts + read.alerts;
+  return {
+    samples,
+    alerts,
+    rate: alerts / samples,
+    from: sofar.from ?? read.from,
+    to: read.to,
+    reads: (sofar.reads ?? 0) + 1,
+  };
+}

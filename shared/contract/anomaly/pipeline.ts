@@ -8,7 +8,7 @@
 import { defineQuery } from '@temporalio/workflow';
 import { z } from 'zod';
 import { approvalPolicySchema, type ApprovalGateSnapshot } from '../approval';
-import { durationSchema } from '../duration';
+import { DURATION_PATTERN, durationSchema, durationToMs } from '../duration';
 import { tenantIdSchema } from '../tenancy/profile';
 import { issuesFromZod, type Validated } from '../validation';
 import { ensembleConfigSchema } from './detection';
@@ -60,6 +60,18 @@ export const detectedAnomalySchema = z
   });
 export type DetectedAnomaly = z.infer<typeof detectedAnomalySchema>;
 
+/** The promoted handler's watch of its metric in prod: a day, reading new samples every 15 minutes. */
+export const DEFAULT_WATCH_FOR = '24h';
+export const DEFAULT_WATCH_INTERVAL = '15m';
+/** A watch's intervals at most (its history stays bounded: a few events per interval). */
+export const MAX_WATCH_INTERVALS = 1000;
+
+/** How many intervals a watch takes (0 when either is not a duration longer than zero: their own checks say so). */
+function watchIntervals(watchFor: string, watchInterval: string): number {
+  if (!DURATION_PATTERN.test(watchFor) || !DURATION_PATTERN.test(watchInterval) || durationToMs(watchInterval) === 0) return 0;
+  return Math.ceil(durationToMs(watchFor) / durationToMs(watchInterval));
+}
+
 /** The first gate's policy: who owns the metric's handlers. Its timeout defaults to an hour. */
 const handlerApprovalSchema = approvalPolicySchema.extend({ timeout: durationSchema.default(DEFAULT_HANDLER_APPROVAL_TIMEOUT) });
 
@@ -91,8 +103,21 @@ export const anomalyPipelineInputSchema = z.strictObject({
    */
   normalWindow: z.strictObject({ start: isoTime('normalWindow.start'), end: isoTime('normalWindow.end') }).optional(),
   baselineSamples: z.number().int('a whole number').min(20, 'at least 20 samples').max(5_000, 'at most 5000 samples').default(600),
-  /** How many of the metric's samples after the anomaly the promoted handler scores for its alert rate. */
+  /** How many of the metric's new samples the promoted handler scores at most per read (a backlog takes several). */
   watchSamples: z.number().int('a whole number').min(1, 'at least 1').max(10_000, 'at most 10000').default(300),
+  /** How long the promoted handler watches the metric in prod (the pipeline then finishes; the handler keeps serving). */
+  watchFor: durationSchema.default(DEFAULT_WATCH_FOR),
+  /** How often it reads the metric's new samples while it watches. */
+  watchInterval: durationSchema.default(DEFAULT_WATCH_INTERVAL),
+}).superRefine((input, ctx) => {
+  const intervals = watchIntervals(input.watchFor, input.watchInterval);
+  if (intervals > MAX_WATCH_INTERVALS) {
+    ctx.addIssue({
+      code: 'custom',
+      path: ['watchFor'],
+      message: `watchFor ${input.watchFor} at watchInterval ${input.watchInterval} is ${intervals} intervals, more than ${MAX_WATCH_INTERVALS}: shorten watchFor or lengthen watchInterval`,
+    });
+  }
 });
 export type AnomalyPipelineInput = z.input<typeof anomalyPipelineInputSchema>;
 export type AnomalyPipelineRequest = z.output<typeof anomalyPipelineInputSchema>;
@@ -150,7 +175,7 @@ export type AnomalyPipelineStage =
  */
 export type AnomalyPipelineOutcome = 'promoted' | 'rejected' | 'tests_failed' | 'extraction_failed' | 'deploy_failed';
 
-/** The promoted handler's first watch of the metric in prod. */
+/** The promoted handler's alert rate on the metric in prod: over the samples it scored so far. */
 export interface HandlerAlertRate {
   samples: number;
   alerts: number;
@@ -158,6 +183,8 @@ export interface HandlerAlertRate {
   rate: number;
   from?: string;
   to?: string;
+  /** The watch's reads that found new samples, so far. */
+  reads?: number;
 }
 
 export interface AnomalyPipelineStatus {

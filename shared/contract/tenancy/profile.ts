@@ -53,6 +53,30 @@ export const policiesSchema = z.object({
 
 export const POLICY_NAMES = ['planner', 'tool', 'agent', 'generation'] as const;
 
+/** How a bad webhook URL is explained (the CLI names the flag, `--notify-url`, in front of it). */
+export const WEBHOOK_URL_RULE =
+  'must be an http:// or https:// URL without a user or password, such as https://hooks.example.com/ados (its host allowed by the control worker\'s ADOS_HTTP_ALLOWED_HOSTS), or none for the log channel only';
+
+/**
+ * Where known anomalies are POSTed. No user or password in it: the URL is shown by `ados tenant show` and stored with
+ * each notification (a token in the path or query is the receiver's business).
+ */
+const webhookUrl = z
+  .string(WEBHOOK_URL_RULE)
+  .trim()
+  .max(2048, 'must be at most 2048 characters')
+  .refine((text) => {
+    // Bundle-safe: URL is a global in Node and in the workflow sandbox; nothing here runs in a workflow anyway.
+    if (!URL.canParse(text)) return false;
+    const url = new URL(text);
+    return (url.protocol === 'http:' || url.protocol === 'https:') && url.hostname !== '' && url.username === '' && url.password === '';
+  }, WEBHOOK_URL_RULE);
+
+export const notificationsSchema = z.object({
+  /** Known anomalies are POSTed here as JSON (and logged); null: the log channel only (the control worker's warn line). */
+  webhookUrl: webhookUrl.nullable().default(null),
+});
+
 export const tenantProfileSchema = z.object({
   /** Shown by `ados tenant show|list`; null: the id. */
   displayName: z.string('must be text').trim().min(1, 'must not be empty').max(120, 'must be at most 120 characters').nullable().default(null),
@@ -65,6 +89,8 @@ export const tenantProfileSchema = z.object({
   metaLearning: z.boolean('must be true or false').default(false),
   /** Approver roles and the prod gate's policy (README, "Approver policy"); none: each plan's `approval` decides. */
   approvals: tenantApprovalsSchema.default(() => tenantApprovalsSchema.parse({})),
+  /** How the tenant hears of known anomalies (README, "Anomaly monitor"). */
+  notifications: notificationsSchema.default(() => notificationsSchema.parse({})),
 });
 
 export type TenantProfile = z.output<typeof tenantProfileSchema>;
@@ -89,6 +115,8 @@ export const tenantProfilePatchSchema = z.object({
   policies: z.object({ planner: policy.optional(), tool: policy.optional(), agent: policy.optional(), generation: policy.optional() }).optional(),
   metaLearning: z.boolean('must be true or false').optional(),
   approvals: z.object({ roles: tenantApprovalsSchema.shape.roles.unwrap().optional(), prod: tenantApprovalsSchema.shape.prod.unwrap().optional() }).optional(),
+  // Strict: a misspelt key (`webhook`) would otherwise leave the tenant without the notifications it asked for.
+  notifications: z.object({ webhookUrl: webhookUrl.nullable().optional() }).strict().optional(),
 });
 
 export type TenantProfilePatch = z.input<typeof tenantProfilePatchSchema>;
@@ -112,6 +140,7 @@ export function applyProfilePatch(profile: TenantProfile, patch: unknown): Valid
     limits: { ...profile.limits, ...definedOnly(p.limits) },
     policies: { ...profile.policies, ...definedOnly(p.policies) },
     approvals: { ...profile.approvals, ...definedOnly(p.approvals) },
+    notifications: { ...profile.notifications, ...definedOnly(p.notifications) },
   };
   const checked = tenantProfileSchema.safeParse(merged);
   return checked.success ? { ok: true, value: checked.data } : { ok: false, issues: issuesFromZod(checked.error) };

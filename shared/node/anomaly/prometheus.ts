@@ -3,7 +3,7 @@
  * the exposition is parsed by parse-prometheus-text-format, and one series is picked by name and labels.
  */
 import parsePrometheusTextFormat from 'parse-prometheus-text-format';
-import { HostAllowlist } from '../http/allowed-hosts';
+import { hostRefusal } from '../http/allowed-hosts';
 
 /** Where a scrape looks: the series' name and the labels its sample must carry (others may be there too). */
 export interface SeriesSelector {
@@ -48,10 +48,8 @@ export function seriesValue(text: string, selector: SeriesSelector): number {
 
 /** Fetches an exposition (10 s at most) from a host the allowlist admits, and reads the selected series' value. */
 export async function scrapeSeries(url: string, selector: SeriesSelector, allowedHosts: readonly string[]): Promise<number> {
-  const host = new URL(url).hostname;
-  if (!new HostAllowlist(allowedHosts).allows(host)) {
-    throw new ScrapeRefusedError(`host ${host} is not allowed by ADOS_HTTP_ALLOWED_HOSTS (${allowedHosts.join(',')}); add it to that setting of the control worker`);
-  }
+  const refusal = hostRefusal(url, allowedHosts, 'the control worker');
+  if (refusal) throw new ScrapeRefusedError(refusal);
   const response = await fetch(url, { signal: AbortSignal.timeout(10_000), headers: { accept: 'text/plain;version=0.0.4' } });
   if (!response.ok) throw new Error(`scrape of ${url}: HTTP ${response.status}`);
   return seriesValue(await response.text(), selector);

@@ -1,7 +1,8 @@
 /**
  * The anomaly monitor's tables (migration 0012_anomaly_monitor), shared by its activities and the `ados anomaly` CLI:
  * detector checkpoints committed with the anomalies found up to them, classification, known signatures, findings,
- * false-positive feedback and the metric's threshold it moves.
+ * false-positive feedback and the metric's threshold it moves; `ados anomaly show` adds the notifications
+ * (notifications.ts).
  */
 import { type Selectable, sql } from 'kysely';
 import {
@@ -14,6 +15,7 @@ import {
 } from '../../contract/anomaly/monitor';
 import type { Db } from '../db';
 import type { AnomaliesTable } from '../db/schema';
+import { anomalyNotifications, type NotificationRecord } from './notifications';
 import type { MetricRef } from './samples';
 
 /** A monitor's detector checkpoint: the detectors' plain-JSON state and the last sample they scored. */
@@ -279,11 +281,13 @@ export async function listAnomalies(db: Db, tenantId: string, options: { metric?
   return rows.map(summaryOf);
 }
 
-/** One anomaly with its metric's current threshold, the feedback it had and its investigator's finding. */
+/** One anomaly with its metric's current threshold, the feedback it had, its investigator's finding and its notifications. */
 export interface AnomalyDetail extends AnomalySummary {
   currentThreshold: number;
   feedback: Array<{ verdict: string; by: string; note?: string; thresholdBefore: number; thresholdAfter: number; at: string }>;
   finding?: unknown;
+  /** A known anomaly's notification (one per channel; none for the other classes). */
+  notifications: NotificationRecord[];
 }
 
 export async function getAnomaly(db: Db, tenantId: string, anomalyId: string): Promise<AnomalyDetail> {
@@ -303,5 +307,6 @@ export async function getAnomaly(db: Db, tenantId: string, anomalyId: string): P
       at: f.created_at.toISOString(),
     })),
     ...(finding ? { finding: finding.finding } : {}),
+    notifications: await anomalyNotifications(db, anomalyId),
   };
 }

@@ -30,6 +30,8 @@ export interface TenantsTable {
   meta_learning: ColumnType<boolean, boolean | undefined, boolean>;
   /** The profile's `approvals` section (migration 0009): role membership and the prod gate's policy. */
   approvals: ColumnType<unknown, string | undefined, string>;
+  /** The profile's `notifications` section (migration 0018): the webhook known anomalies are POSTed to. */
+  notifications: ColumnType<unknown, string | undefined, string>;
   /** Changes so far: the key of each change's audit entry (`v<version>:<event>`). */
   version: ColumnType<number, number | undefined, number>;
   updated_at: ColumnType<Date, never, Date>;
@@ -662,6 +664,29 @@ export interface AnomalyHandlersTable {
   updated_at: ColumnType<Date, never, Date>;
 }
 
+/**
+ * A notification of a known anomaly (migration 0018_anomaly_notifications): once per anomaly and channel, written
+ * with its classification, then delivered (retried until it is).
+ */
+export interface AnomalyNotificationsTable {
+  id: Generated<string>;
+  tenant_id: string;
+  anomaly_id: string;
+  metric: string;
+  /** `log` (the control worker's warn line) or `webhook` (a POST to `target`). */
+  channel: string;
+  /** The webhook's URL; null for the log channel. */
+  target: string | null;
+  /** What is sent (shared/contract/anomaly/notification.ts AnomalyNotification). */
+  payload: Json;
+  /** `pending`, `delivered`, or `failed` (the last attempt did not get through; a retry delivers it). */
+  status: ColumnType<string, string | undefined, string>;
+  attempts: ColumnType<number, number | undefined, number>;
+  last_error: ColumnType<string | null, string | null | undefined, string | null>;
+  created_at: CreatedAt;
+  delivered_at: ColumnType<Date | null, never, Date | null>;
+}
+
 export interface Database {
   tenants: TenantsTable;
   runs: RunsTable;
@@ -711,4 +736,5 @@ export interface Database {
   strategy_meta_settings: StrategyMetaSettingsTable;
   strategy_warm_starts: StrategyWarmStartsTable;
   anomaly_handlers: AnomalyHandlersTable;
+  anomaly_notifications: AnomalyNotificationsTable;
 }

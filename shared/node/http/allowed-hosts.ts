@@ -69,3 +69,14 @@ export class HostAllowlist {
     return this.names.has(host) || this.suffixes.some((suffix) => host.endsWith(suffix));
   }
 }
+
+/**
+ * Why the host of `url` may not be called under `allowedHosts` (ADOS_HTTP_ALLOWED_HOSTS), naming the setting and
+ * where to change it (`worker`, e.g. "the control worker"); undefined when it may. One message for every outbound
+ * call that honours the list (scrapes, anomaly notifications), so an operator reads the same fix wherever it refuses.
+ */
+export function hostRefusal(url: string | URL, allowedHosts: readonly string[], worker: string): string | undefined {
+  const host = new URL(url).hostname;
+  if (new HostAllowlist(allowedHosts).allows(host)) return undefined;
+  return `host ${host} is not allowed by ADOS_HTTP_ALLOWED_HOSTS (${allowedHosts.join(',')}); add it to that setting of ${worker}`;
+}

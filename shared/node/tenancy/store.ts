@@ -6,7 +6,7 @@
 import { sql, type Selectable } from 'kysely';
 import { tenantApprovalsSchema } from '../../contract/approval';
 import { budgetWindows, type BudgetAlert, type WindowSpend } from '../../contract/tenancy/budget';
-import { applyProfilePatch, defaultProfile, profileChanges, tenantAuditId, type TenantProfile } from '../../contract/tenancy/profile';
+import { applyProfilePatch, defaultProfile, notificationsSchema, profileChanges, tenantAuditId, type TenantProfile } from '../../contract/tenancy/profile';
 import { InputValidationError } from '../../contract/validation';
 import type { Db } from '../db';
 import type { TenantsTable } from '../db/schema';
@@ -58,6 +58,7 @@ function recordOf(row: Selectable<TenantsTable>): TenantRecord {
       },
       metaLearning: row.meta_learning,
       approvals: tenantApprovalsSchema.parse(row.approvals),
+      notifications: notificationsSchema.parse(row.notifications),
     },
   };
 }
@@ -83,6 +84,7 @@ function columnsOf(profile: TenantProfile) {
     generation_policy: toJson(profile.policies.generation),
     meta_learning: profile.metaLearning,
     approvals: toJson(profile.approvals),
+    notifications: toJson(profile.notifications),
   };
 }
 

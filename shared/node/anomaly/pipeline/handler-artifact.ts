@@ -1,9 +1,10 @@
 /**
  * A generated handler as the process runtime deploys it: a directory with `handler.json` (the agent's name, its
- * schema and the extraction it came from), the extracted artifacts (module, test, manifest, README), and the command
- * that serves it: ADOS's handler service (handler-service.ts) run by the Node running ADOS through tsx, in the release
- * directory, where it reads handler.json. The directory's content hash is the release, so the same handler deploys to
- * stage and prod as the same release.
+ * schema, the extraction it came from and where its extracted module is), the extracted artifacts (module, test,
+ * manifest, README), and the command that serves it: the handler host (handler-service.ts) run by the Node running
+ * ADOS through tsx, in the release directory, where it reads handler.json and loads the extracted module, whose agent
+ * class every request goes through. The directory's content hash is the release, so the same handler deploys to stage
+ * and prod as the same release.
  */
 import fs from 'node:fs';
 import path from 'node:path';
@@ -19,6 +20,8 @@ export const handlerFileSchema = z.object({
   name: z.string().min(1),
   tenantId: z.string().min(1),
   extractionWorkflowId: z.string().min(1),
+  /** The extracted TypeScript module (`extracted/<agent-slug>/index.ts`), relative to the release directory. */
+  module: z.string().regex(/^extracted\/[^/]+\/[^/]+\.ts$/, 'extracted/<agent-slug>/<file>.ts'),
   schema: z.object({
     name: z.string(),
     metadata: z.object({
@@ -43,13 +46,16 @@ export interface HandlerArtifactInput {
   schema: Record<string, unknown>;
   /** The extracted files by their path (`<agent-slug>/<file>`). */
   files: ReadonlyMap<string, string>;
+  /** Which of `files` is the agent's module (the extraction's `module` artifact). */
+  module: string;
 }
 
 /** Writes the artifact directory `dir` (replacing what was there); deterministic content, so equal handlers hash equal. */
 export function writeHandlerArtifact(dir: string, input: HandlerArtifactInput): void {
   fs.rmSync(dir, { recursive: true, force: true });
   fs.mkdirSync(dir, { recursive: true });
-  const handler = { name: input.name, tenantId: input.tenantId, extractionWorkflowId: input.extractionWorkflowId, schema: input.schema };
+  if (!input.files.has(input.module)) throw new Error(`the extracted module ${input.module} is not among the extracted files`);
+  const handler = { name: input.name, tenantId: input.tenantId, extractionWorkflowId: input.extractionWorkflowId, module: `extracted/${input.module}`, schema: input.schema };
   // Checked here so a bad schema is refused by the deploy, not found by a service that will not start.
   handlerFileSchema.parse(handler);
   fs.writeFileSync(path.join(dir, HANDLER_FILE), `${JSON.stringify(handler, null, 2)}\n`);

@@ -14,6 +14,7 @@ import * as m0013 from './0013_strategy_learning';
 import * as m0014 from './0014_transfer_learning';
 import * as m0016 from './0016_anomaly_handlers';
 import * as m0017 from './0017_strategy_meta';
+import * as m0018 from './0018_anomaly_notifications';
 
 /**
  * Every migration, in order. Listed explicitly (not read from disk) so that the same code works
@@ -35,4 +36,5 @@ export const migrations: Record<string, Migration> = {
   '0014_transfer_learning': m0014,
   '0016_anomaly_handlers': m0016,
   '0017_strategy_meta': m0017,
+  '0018_anomaly_notifications': m0018,
 };
