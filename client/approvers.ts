@@ -67,17 +67,25 @@ export async function setProdPolicy(database: DatabaseHandle, tenantId: string, 
 }
 
 /**
- * A delivery run request with the approval policy its gate will enforce (README, "Approver policy"): where its tenant
- * has an `approvals.prod` policy and the run goes to prod, its `approval` becomes effectiveApprovalPolicy (role members
- * resolved now, so the workflow reads no configuration); otherwise the request is returned as it is. A plan that would
- * weaken the tenant's policy is refused (InputValidationError, exit 2) naming the field.
+ * Which gate a request's `approval` section is for: a delivery run's prod gate (only when the run goes to prod), or
+ * schema extraction's breaking-migration gate (always: a migration changes what every environment runs, so it is held
+ * to the tenant's strictest policy, `approvals.prod`).
  */
-export async function applyTenantApprovalPolicy(db: Db, raw: unknown): Promise<unknown> {
+export type TenantApprovalGate = 'delivery' | 'migration';
+
+/**
+ * A request (a delivery run's plan, an extraction's) with the approval policy its gate will enforce (README, "Approver
+ * policy"): where its tenant has an `approvals.prod` policy and the gate applies (see TenantApprovalGate), its
+ * `approval` becomes effectiveApprovalPolicy (role members resolved now, so the workflow reads no configuration);
+ * otherwise the request is returned as it is. A request that would weaken the tenant's policy is refused
+ * (InputValidationError, exit 2) naming the field.
+ */
+export async function applyTenantApprovalPolicy(db: Db, raw: unknown, gate: TenantApprovalGate = 'delivery'): Promise<unknown> {
   if (typeof raw !== 'object' || raw === null) return raw;
   const request = raw as Record<string, unknown>;
   // No environments: the default, every one, prod included.
   const toProd = !Array.isArray(request.environments) || request.environments.includes('prod');
-  if (typeof request.tenantId !== 'string' || !toProd) return raw;
+  if (typeof request.tenantId !== 'string' || (gate === 'delivery' && !toProd)) return raw;
   const tenant = await getTenant(db, request.tenantId);
   if (!tenant) return raw;
   const resolved = effectiveApprovalPolicy(request.tenantId, tenant.profile.approvals, { approval: request.approval, requestedBy: String(request.requestedBy ?? '') });
@@ -86,11 +94,11 @@ export async function applyTenantApprovalPolicy(db: Db, raw: unknown): Promise<u
 }
 
 /** applyTenantApprovalPolicy against DATABASE_URL; without it no tenant policy can be read, and the plan's stands. */
-export async function withTenantApprovalPolicy(config: Pick<AdosConfig, 'databaseUrl'>, raw: unknown): Promise<unknown> {
+export async function withTenantApprovalPolicy(config: Pick<AdosConfig, 'databaseUrl'>, raw: unknown, gate: TenantApprovalGate = 'delivery'): Promise<unknown> {
   if (!config.databaseUrl) return raw;
   const database = await openDatabase(config.databaseUrl, { poolSize: 1 });
   try {
-    return await applyTenantApprovalPolicy(database.db, raw);
+    return await applyTenantApprovalPolicy(database.db, raw, gate);
   } finally {
     await database.close();
   }

@@ -23,6 +23,7 @@ import { EXTRACTION_SET_PATTERN, extractionWorkflowId } from '../shared/contract
 import { type AdosConfig, webUiWorkflowUrl } from '../shared/node/config';
 import type { Db } from '../shared/node/db';
 import { planExtraction } from '../shared/node/extraction/cache';
+import { withTenantApprovalPolicy } from './approvers';
 import { RunNotFoundError } from './common/run-errors';
 import { ASCII_BAR, barText } from './common/progress-bar';
 
@@ -102,7 +103,9 @@ export async function startExtraction(
   raw: ExtractionInput,
   admit?: (request: ExtractionInput, workflowId: string) => Promise<AdmittedLimits | void>,
 ): Promise<StartedExtraction> {
-  const checked = validateExtractionInput(raw);
+  // A breaking migration waits for the tenant's prod approval policy where it has one (the request may only strengthen it).
+  const governed = (await withTenantApprovalPolicy(config, raw, 'migration')) as ExtractionInput;
+  const checked = validateExtractionInput(governed);
   if (!checked.ok) throw new InputValidationError('extraction', checked.issues);
   const request = checked.value;
   const workflowId = extractionWorkflowIdFor(request);
@@ -111,7 +114,7 @@ export async function startExtraction(
     const handle = await client.workflow.start('schemaExtraction', {
       taskQueue: controlTaskQueue(config.taskQueuePrefix),
       workflowId,
-      args: [raw],
+      args: [governed],
       priority: tenantPriority(request.tenantId, admitted?.tenant.profile.limits),
       staticSummary: `${request.tenantId}: extract ${request.documents.length} agent schema${request.documents.length === 1 ? '' : 's'} of set ${request.setName}`,
       staticDetails: request.documents.map((d) => `- ${d.file}`).join('\n'),

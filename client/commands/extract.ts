@@ -4,6 +4,7 @@ import type { ExtractionInput, ExtractionProgress, ExtractionResult } from '../.
 import { formatSchemaIssues } from '../../shared/contract/extraction/validate';
 import { InputValidationError } from '../../shared/contract/validation';
 import { validateExtractionInput } from '../../shared/contract/extraction/messages';
+import { withTenantApprovalPolicy } from '../approvers';
 import {
   getExtractionProgress,
   getExtractionResult,
@@ -130,7 +131,8 @@ export function registerExtractCommand(program: Command): void {
             }
           : {}),
       };
-      const checked = validateExtractionInput(input);
+      // Checked as startExtraction will start it: under the tenant's approval policy (which it applies again, to `input`).
+      const checked = validateExtractionInput(await withTenantApprovalPolicy(cfg, input, 'migration'));
       if (!checked.ok) throw new InputValidationError('extraction', checked.issues);
       const warnings = [...read.syntaxIssues, ...checked.report.issues].filter((i) => i.severity === 'warning');
       if (warnings.length > 0 && !opts.json) process.stderr.write(`${formatSchemaIssues(warnings)}\n`);

@@ -11,6 +11,7 @@ import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import type { ExtractionPlan, ExtractionResult } from '../../shared/contract/extraction/messages';
 import { ADOS_SEARCH_ATTRIBUTES } from '../../shared/contract/search-attributes';
 import { openDatabase, type DatabaseHandle } from '../../shared/node/db';
+import { createTenant } from '../../shared/node/tenancy/store';
 import type { DriftReport } from '../../shared/node/extraction/drift';
 import type { PendingRun } from '../../client/common/pending';
 import { INVALID_DIR, SEED_AGENTS, SEED_DIR } from '../helpers/extraction';
@@ -196,4 +197,31 @@ test('a breaking migration: the run waits (listed by ados pending), ados approve
   expect(result.migrations.map((m) => `${m.agent} ${m.from} → ${m.to}`)).toEqual(['TensorAIOS 5.9.0 → 6.0.0', 'TensorAIOS 6.0.0 → 6.1.0']);
   const applied = await database.db.selectFrom('schema_migrations_applied').select('migration_id').where('workflow_id', '=', workflowId!).orderBy('seq').execute();
   expect(applied.map((a) => a.migration_id)).toEqual(['5.9-to-6.0', '6.0-to-6.1']);
+}, 120_000);
+
+test("a breaking migration under the tenant's prod approval policy: its approvers decide, and a request may not weaken it", async () => {
+  const governed = `gov_${suffix()}`;
+  await createTenant(database.db, governed, { approvals: { roles: { schema: ['gina'] }, prod: { roles: ['schema'] } } }, 'test');
+  const schemas = join(work, 'governed');
+  cpSync(SEED_DIR, schemas, { recursive: true });
+  cpSync(join(INVALID_DIR, 'migrations', 'tensoraios-5.9.yaml'), join(schemas, 'tensoraios.yaml'));
+
+  // Approvers the tenant's policy does not allow: refused before anything starts, naming the field.
+  const weaker = await ados(['extract', schemas, '--tenant', governed, '--approvers', 'mallory', '--requested-by', 'carol', '--no-wait']);
+  expect(weaker.code).toBe(2);
+  expect(weaker.stderr).toContain(`approval.approvers[0]: "mallory" may not approve under tenant ${governed}'s prod approval policy`);
+
+  // No --approvers at all: the tenant's policy is the gate's (without one, the request would be refused for lacking them).
+  const started = ok(await ados(['extract', schemas, '--tenant', governed, '--requested-by', 'carol', '--no-wait']), 'extract under the policy').stdout;
+  const workflowId = /started (extraction-\S+)/.exec(started)?.[1];
+  expect(workflowId).toBeDefined();
+  const outsider = await ados(['approve', workflowId!, '--as', 'alice', '--tenant', governed]);
+  expect(outsider.code).toBe(4);
+  expect(outsider.stderr).toContain('"alice" is not a listed approver');
+  ok(await ados(['approve', workflowId!, '--as', 'gina', '--comment', 'migration reviewed', '--tenant', governed]), 'approve as gina');
+  const result = (await env.client.workflow.getHandle(workflowId!).result()) as ExtractionResult;
+  expect(result).toMatchObject({ workflowId, outcome: 'succeeded' });
+  // The gate counted gina alone; alice's attempt never reached it (refused by the update's validator).
+  const decisions = await database.db.selectFrom('approvals').select(['approver', 'decision', 'counted']).where('workflow_id', '=', workflowId!).orderBy('seq').execute();
+  expect(decisions).toEqual([{ approver: 'gina', decision: 'approve', counted: true }]);
 }, 120_000);
