@@ -1,7 +1,7 @@
 /**
  * Notifications of known anomalies (migration 0018_anomaly_notifications). A notification is queued in the transaction
  * that records the anomaly's `known` class (so there is one exactly when there is a classification), then delivered
- * by the activity that recorded it, or by its retry: the log channel is the control worker's warn line, the webhook
+ * by the activity that recorded it, or by the monitor's next interval: the log channel is the control worker's warn line, the webhook
  * channel a POST of the notification's JSON to the tenant's URL (through ADOS_HTTP_ALLOWED_HOSTS) and the same line.
  * A delivery that fails is recorded (`failed`, attempts, the error) and retried by the monitor at its next interval
  * (MAX_NOTIFICATION_ATTEMPTS in all), so that a receiver that is down never holds up the monitor's other anomalies.

@@ -30,6 +30,8 @@ export async function up(db: Kysely<any>): Promise<void> {
     // A webhook always has somewhere to go; the log channel has nowhere but the worker's log.
     .addCheckConstraint('anomaly_notifications_target', sql`(channel = 'webhook') = (target IS NOT NULL)`)
     .execute();
+  // Every monitor interval asks for its metric's undelivered notifications: an index of those only, oldest first.
+  await sql`CREATE INDEX anomaly_notifications_undelivered ON anomaly_notifications (tenant_id, metric, id) WHERE status <> 'delivered'`.execute(db);
   await db.schema
     .alterTable('tenants')
     .addColumn('notifications', 'jsonb', (c) => c.notNull().defaultTo(sql`'{}'::jsonb`))
