@@ -747,6 +747,43 @@ function clusterToolchain(paths) {
 }
 
 // ---------------------------------------------------------------------------------------------------------------
+// ados-spawner: exec's command launcher (shared/node/process/spawner.ts)
+// ---------------------------------------------------------------------------------------------------------------
+
+export const SPAWNER_SOURCE = 'shared/node/process/ados-spawner.c';
+export const SPAWNER_BINARY = '.ados/bin/ados-spawner';
+
+/**
+ * Builds ados-spawner from its C source into .ados/bin when the source changed (its sha256 is kept beside the
+ * binary). Without a C compiler it says so and builds nothing: exec then starts commands with Node's spawn, which is
+ * correct but slower to start a command on a large worker. Returns whether it built.
+ */
+function ensureSpawner(paths) {
+  const source = path.join(paths.projectRoot, SPAWNER_SOURCE);
+  const binary = path.join(paths.projectRoot, SPAWNER_BINARY);
+  const stamp = `${binary}.sha256`;
+  const hash = createHash('sha256').update(fs.readFileSync(source)).digest('hex');
+  if (isExecutable(binary) && fs.existsSync(stamp) && fs.readFileSync(stamp, 'utf8').trim() === hash) return false;
+  const compiler = which(process.env.CC || 'cc') ?? which('gcc') ?? which('clang');
+  if (!compiler) {
+    log(`no C compiler (cc, gcc or clang) on PATH: ados-spawner not built; exec starts commands with Node's spawn (slower on large workers; install one and re-run to build it)`);
+    return false;
+  }
+  fs.mkdirSync(path.dirname(binary), { recursive: true });
+  const tmp = `${binary}.tmp-${process.pid}`;
+  const r = run(compiler, ['-O2', '-Wall', '-o', tmp, source]);
+  if (r.status !== 0) {
+    fs.rmSync(tmp, { force: true });
+    log(`ados-spawner did not build with ${compiler} (exec starts commands with Node's spawn):\n${(r.stderr || r.error?.message || '').trim()}`);
+    return false;
+  }
+  fs.renameSync(tmp, binary);
+  writeFileAtomic(stamp, `${hash}\n`);
+  log(`built ${SPAWNER_BINARY} with ${compiler}`);
+  return true;
+}
+
+// ---------------------------------------------------------------------------------------------------------------
 // main
 // ---------------------------------------------------------------------------------------------------------------
 
@@ -768,6 +805,7 @@ export async function bootstrap(argv = process.argv.slice(2)) {
   let cli;
   worked = (await step('Temporal CLI', async () => (cli = await ensureTemporalCli(paths)).didWork)) || worked;
   worked = (await step('test server', () => ensureTestServer(paths))) || worked;
+  worked = (await step('ados-spawner', () => ensureSpawner(paths))) || worked;
 
   let pgBin = null;
   if (postgres) {

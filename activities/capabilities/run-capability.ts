@@ -1,3 +1,4 @@
+import { mkdirSync } from 'node:fs';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { ApplicationFailure, Context } from '@temporalio/activity';
@@ -103,16 +104,16 @@ export async function runCapability(definition: CapabilityDefinition, request: C
   return { output: checked.data, worker: deps.workerIdentity, attempt };
 }
 
-/** Creates `dir` empty: a fresh attempt's directory at the cost of one mkdir; a leftover one (a retry) is cleared first. */
+/**
+ * Creates `dir` empty. A fresh attempt's directory costs one synchronous recursive mkdir (it reports whether it
+ * created anything); a leftover one (a retry on the same worker) is cleared first. Synchronous for the same reason as
+ * the exec log file (shared/node/process/command.ts): microseconds on a local disk, where two trips through libuv's
+ * thread pool cost a busy worker far more (bench/suites/exec-overhead.ts).
+ */
 async function emptyDirectory(dir: string): Promise<void> {
-  await fs.mkdir(path.dirname(dir), { recursive: true });
-  try {
-    await fs.mkdir(dir);
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
-    await fs.rm(dir, { recursive: true, force: true });
-    await fs.mkdir(dir);
-  }
+  if (mkdirSync(dir, { recursive: true }) !== undefined) return;
+  await fs.rm(dir, { recursive: true, force: true });
+  mkdirSync(dir);
 }
 
 /** Writes an attempt's cost reports; a retried write of the same attempt adds nothing (unique per attempt and seq). */

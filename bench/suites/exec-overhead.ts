@@ -5,6 +5,10 @@
  * environment allowlist, log file, detached process group, heartbeat, leftover check and log tail), against a bare
  * loop of `child_process.spawn('true')` awaiting each exit. Target: ADOS / bare ≤ 1.3.
  *
+ * The ADOS side starts commands as a worker does by default (ADOS_EXEC_LAUNCHER=auto: ados-spawner when
+ * deploy/bootstrap.mjs built it, shared/node/process/spawner.ts says why); a third side, informative and without a
+ * target, runs the same activity with ADOS_EXEC_LAUNCHER=node (Node's spawn, the fallback without a C compiler).
+ *
  * The activity runs in Temporal's MockActivityEnvironment (a real activity Context, heartbeats included, without a
  * server): task dispatch through Temporal is what bench/suites/routing-overhead.ts measures, and would swamp a
  * millisecond command here. Sides alternate, ADOS_BENCH_REPEATS times each; the figure is the ratio of the medians.
@@ -20,6 +24,7 @@ import type { CapabilityRequest, CapabilityResult } from '../../shared/contract/
 import { loadBenchConfig } from '../../shared/node/config';
 import { openDatabase } from '../../shared/node/db';
 import { createLogger } from '../../shared/node/logger';
+import { configuredLauncher } from '../../shared/node/process/spawner';
 import { median, type BenchReport, type BenchSuite } from '../harness';
 import { benchDatabase } from '../lib/database';
 
@@ -59,6 +64,7 @@ export const suite: BenchSuite = {
       let heartbeats = 0;
       environment.on('heartbeat', () => heartbeats++);
       let task = 0;
+      const defaultLauncher = configuredLauncher({});
       const throughAdos = async () => {
         const request: CapabilityRequest = {
           tenantId: 'bench',
@@ -73,21 +79,32 @@ export const suite: BenchSuite = {
         if ((result.output as { exitCode: number }).exitCode !== 0) throw new Error('true failed through exec');
       };
 
-      // One warm-up round each (module loading, first spawn), not counted.
-      await timed(throughAdos);
-      await timed(bareSpawn);
+      // The same activity with Node's spawn: the launcher is looked up per command from ADOS_EXEC_LAUNCHER.
+      const throughAdosWithNode = async () => {
+        process.env.ADOS_EXEC_LAUNCHER = 'node';
+        try {
+          await throughAdos();
+        } finally {
+          delete process.env.ADOS_EXEC_LAUNCHER;
+        }
+      };
+      const sides = [
+        { run: throughAdos, samples: [] as number[] },
+        { run: bareSpawn, samples: [] as number[] },
+        { run: throughAdosWithNode, samples: [] as number[] },
+      ];
+      // One warm-up round each (module loading, first spawn, the spawner's start), not counted.
+      for (const side of sides) await timed(side.run);
       heartbeats = 0;
-      const ados: number[] = [];
-      const bare: number[] = [];
       for (let repeat = 0; repeat < REPEATS; repeat++) {
-        if (repeat % 2 === 0) {
-          ados.push(await timed(throughAdos));
-          bare.push(await timed(bareSpawn));
-        } else {
-          bare.push(await timed(bareSpawn));
-          ados.push(await timed(throughAdos));
+        // Each repeat starts with a different side, so that none always runs first.
+        for (let k = 0; k < sides.length; k++) {
+          const side = sides[(repeat + k) % sides.length];
+          side.samples.push(await timed(side.run));
         }
       }
+      const [ados, bare, adosNode] = sides.map((side) => side.samples);
+      const adosNodeMs = median(adosNode);
       const adosMs = median(ados);
       const bareMs = median(bare);
       return {
@@ -99,15 +116,18 @@ export const suite: BenchSuite = {
           { name: `bare spawn: ${COMMANDS} commands`, value: Number(bareMs.toFixed(1)), unit: 'ms' },
           { name: 'ADOS per command', value: Number((adosMs / COMMANDS).toFixed(3)), unit: 'ms' },
           { name: 'bare per command', value: Number((bareMs / COMMANDS).toFixed(3)), unit: 'ms' },
-          { name: 'heartbeats per command (ADOS)', value: Number((heartbeats / (COMMANDS * REPEATS)).toFixed(2)), unit: 'count' },
+          { name: 'ADOS with ADOS_EXEC_LAUNCHER=node / bare (median of runs)', value: Number((adosNodeMs / bareMs).toFixed(3)), unit: 'ratio' },
+          { name: 'ADOS with ADOS_EXEC_LAUNCHER=node per command', value: Number((adosNodeMs / COMMANDS).toFixed(3)), unit: 'ms' },
+          { name: 'heartbeats per command (ADOS)', value: Number((heartbeats / (2 * COMMANDS * REPEATS)).toFixed(2)), unit: 'count' },
         ],
         notes: [
-          `${REPEATS} runs of each side, alternating (which goes first alternates too), after one warm-up run each; ${COMMANDS} commands per run, one at a time.`,
+          `${REPEATS} runs of each side, in rotation (which goes first rotates too), after one warm-up run each; ${COMMANDS} commands per run, one at a time.`,
+          `ADOS side: ADOS_EXEC_LAUNCHER=auto, which here is ${defaultLauncher.kind === 'spawner' ? `ados-spawner (${path.relative(process.cwd(), defaultLauncher.path)})` : "Node's spawn (no ados-spawner built)"}; the informative side sets ADOS_EXEC_LAUNCHER=node.`,
           'ADOS side: the exec activity as a capability worker registers it, run in MockActivityEnvironment (a real activity Context, no Temporal server); Temporal dispatch is measured by routing-overhead.',
           'Bare side: child_process.spawn("true", { stdio: "ignore" }), awaiting exit.',
           `Worker database (unused by exec): ${database.kind}. Workspaces under the OS temp dir.`,
         ],
-        samples: { adosMs: ados, bareMs: bare },
+        samples: { adosMs: ados, bareMs: bare, adosNodeMs: adosNode },
       };
     } finally {
       await handle.close();

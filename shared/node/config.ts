@@ -62,6 +62,10 @@ const envSchema = z.object({
   ADOS_WORKFLOW_BUNDLE: z.string().min(1).optional(),
   ADOS_KUBE_CONTEXT: z.string().regex(/^[^\s]+$/, 'must be a kubectl context name (kubectl config get-contexts)').optional(),
   ADOS_KUBECTL: z.string().min(1).default('kubectl'),
+  ADOS_EXEC_LAUNCHER: z
+    .string()
+    .refine((value) => value === 'auto' || value === 'node' || value.startsWith('/'), 'must be auto, node, or the absolute path of an ados-spawner binary')
+    .default('auto'),
   ADOS_HTTP_ALLOWED_HOSTS: z
     .string()
     .default(DEFAULT_HTTP_ALLOWED_HOSTS)
@@ -103,6 +107,8 @@ export interface AdosConfig {
   kubectl: string;
   /** Hosts the `http` capability, the monitor's scrapes and notification webhooks may call (shared/node/http/allowed-hosts.ts; default loopback only). */
   httpAllowedHosts: string[];
+  /** How exec starts commands (shared/node/process/spawner.ts): auto, node, or an ados-spawner binary's path. */
+  execLauncher: string;
 }
 
 export class ConfigError extends Error {
@@ -146,6 +152,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     kubeContext: e.ADOS_KUBE_CONTEXT,
     kubectl: e.ADOS_KUBECTL,
     httpAllowedHosts: e.ADOS_HTTP_ALLOWED_HOSTS,
+    execLauncher: e.ADOS_EXEC_LAUNCHER,
   };
 }
 

@@ -213,9 +213,11 @@ describe('exec: SIGKILL the worker running the command', () => {
       );
       const [child] = await pidsIn(path.join(marks, 'child.pids'));
       const [grandchild] = await pidsIn(path.join(marks, 'grandchild.pids'));
-      // The command's parent is the worker process running the attempt.
-      const parent = Number(fs.readFileSync(`/proc/${child}/stat`, 'utf8').split(') ')[1].split(' ')[1]);
-      const holder = workers.find((w) => w.pid === parent);
+      // The command's parent is the worker process running the attempt, or that worker's ados-spawner
+      // (shared/node/process/spawner.ts), whose parent is the worker.
+      const parentOf = (pid: number) => Number(fs.readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ')[1]);
+      const parent = parentOf(child);
+      const holder = workers.find((w) => w.pid === parent || w.pid === parentOf(parent));
       expect(holder).toBeDefined();
       const other = workers.find((w) => w !== holder)!;
       // Heartbeats carry the group; give the first one time to reach the server before the crash.

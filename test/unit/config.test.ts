@@ -34,6 +34,7 @@ describe('loadConfig', () => {
       metricsHost: '127.0.0.1',
       workflowBundle: undefined,
       workspaceDir: resolve('.ados', 'workspaces'),
+      execLauncher: 'auto',
     });
   });
 
@@ -58,6 +59,7 @@ describe('loadConfig', () => {
         ADOS_METRICS_PORT: '9464',
         ADOS_METRICS_HOST: '0.0.0.0',
         ADOS_WORKFLOW_BUNDLE: '/opt/ados/workflow-bundle.js',
+        ADOS_EXEC_LAUNCHER: '/opt/ados/bin/ados-spawner',
       }),
     ).toEqual({
       temporalAddress: 'temporal.internal:7233',
@@ -79,6 +81,7 @@ describe('loadConfig', () => {
       metricsHost: '0.0.0.0',
       workflowBundle: '/opt/ados/workflow-bundle.js',
       workspaceDir: '/scratch/ados',
+      execLauncher: '/opt/ados/bin/ados-spawner',
     });
   });
 

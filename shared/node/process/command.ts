@@ -1,10 +1,11 @@
 /**
  * Runs one command in its own process group (process-group.ts says why groups), its stdout and stderr appended to a
- * log file, until it exits, times out or is aborted; then stops whatever it left running in its group.
+ * log file, until it exits, times out or is aborted; then stops whatever it left running in its group. The command
+ * is started by the configured launcher (spawner.ts: ados-spawner, or Node's spawn).
  */
-import { spawn, type ChildProcess } from 'node:child_process';
 import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
 import { processStartTime, stopGroup, type GroupStop } from './process-group';
+import { configuredLauncher, launch, LaunchFailed, SpawnerLost, type CommandExit, type Launched, type Launcher } from './spawner';
 
 export interface CommandSpec {
   /** The program and its arguments; no shell is involved. */
@@ -58,32 +59,19 @@ export class CommandNotStarted extends Error {
 
 /**
  * Runs `spec` to its end (see the module doc). Throws CommandNotStarted if it cannot start, or `signal.reason` if
- * aborted first. The log file is opened and closed synchronously: microseconds on a local disk, where a trip through
- * libuv's thread pool costs a busy machine far more than that (bench/suites/exec-overhead.ts).
+ * aborted first. `launcher` (tests) overrides ADOS_EXEC_LAUNCHER (spawner.ts).
  */
-export async function runCommand(spec: CommandSpec): Promise<CommandOutcome> {
+export async function runCommand(spec: CommandSpec, launcher: Launcher = configuredLauncher()): Promise<CommandOutcome> {
   spec.signal?.throwIfAborted();
-  const log = openSync(spec.logFile, 'a');
   const started = performance.now();
-  let child: ChildProcess;
-  let exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+  let launched: Launched;
   try {
-    // detached: setsid, so the command leads a new process group (and session) whose id is its pid.
-    child = spawn(spec.argv[0], spec.argv.slice(1), { cwd: spec.cwd, env: spec.env, stdio: ['ignore', log, log], detached: true });
-    // Listened to before any await: a failed spawn reports 'error' on the next tick.
-    exited = new Promise((resolve, reject) => {
-      child.once('exit', (code, signal) => resolve({ code, signal }));
-      child.once('error', reject);
-    });
-  } finally {
-    // The child has its own copy of the fd by now (spawn forks synchronously).
-    closeSync(log);
+    launched = await launch(spec, launcher);
+  } catch (error) {
+    if (error instanceof LaunchFailed) throw new CommandNotStarted(spec.argv[0], error.code, startProblem(spec, error));
+    throw error;
   }
-  const pid = child.pid;
-  if (pid === undefined) {
-    const error = (await exited.catch((e: unknown) => e)) as NodeJS.ErrnoException;
-    throw new CommandNotStarted(spec.argv[0], error.code, startProblem(spec, error));
-  }
+  const { pid } = launched;
 
   const group: StartedGroup = { pid, pgid: pid, startTime: processStartTime(pid) };
   spec.onRunning?.(group);
@@ -97,14 +85,24 @@ export async function runCommand(spec: CommandSpec): Promise<CommandOutcome> {
   const timer = spec.timeoutMs !== undefined ? setTimeout(() => stop('timeout'), spec.timeoutMs) : undefined;
   const onAbort = () => stop('abort');
   spec.signal?.addEventListener('abort', onAbort, { once: true });
+  // Aborted while the spawner was starting it.
+  if (spec.signal?.aborted) onAbort();
   try {
-    const { code, signal } = await exited;
+    let exit: CommandExit;
+    try {
+      exit = await launched.exited;
+    } catch (error) {
+      // The spawner died first: the exit is unknown, so the group is stopped rather than left to run unobserved.
+      if (!(error instanceof SpawnerLost)) throw error;
+      await (stopping ?? stopGroup(pid, spec.killGraceMs));
+      throw new Error(`${error.message} while ${JSON.stringify(spec.argv[0])} (pid ${pid}) ran; its process group was stopped`);
+    }
     const durationMs = performance.now() - started;
     if (stopping) await stopping;
     // Whatever the command left behind in its group (background jobs) does not outlive it.
     const leftovers = await stopGroup(pid, spec.killGraceMs);
     if (stoppedFor === 'abort') throw spec.signal?.reason ?? new Error('aborted');
-    return { pid, exitCode: code, exitSignal: signal, durationMs, stoppedFor, leftovers };
+    return { pid, exitCode: exit.code, exitSignal: exit.signal, durationMs, stoppedFor, leftovers };
   } finally {
     clearInterval(heartbeat);
     clearTimeout(timer);
@@ -112,7 +110,7 @@ export async function runCommand(spec: CommandSpec): Promise<CommandOutcome> {
   }
 }
 
-function startProblem(spec: CommandSpec, error: NodeJS.ErrnoException): string {
+function startProblem(spec: CommandSpec, error: LaunchFailed): string {
   const program = JSON.stringify(spec.argv[0]);
   if (error.code === 'ENOENT') {
     return spec.argv[0].includes('/')
