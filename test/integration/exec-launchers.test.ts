@@ -125,6 +125,17 @@ describe('ados-spawner', () => {
     expect(read(`/proc/${newParent}/cmdline`).split('\0')[0]).toBe(BUILT_SPAWNER);
   });
 
+  test('SIGINT and SIGTERM to the spawner (a Ctrl-C or a supervisor reaching the worker\'s group) leave it reporting its commands', async () => {
+    const run = spec(['sh', '-c', 'echo $PPID > parent.pid; sleep 0.5; exit 7']);
+    const running = runCommand(run, spawner);
+    const parentFile = path.join(run.cwd, 'parent.pid');
+    const parent = await eventually('the command wrote its parent', 10_000, async () => (fs.existsSync(parentFile) && read(parentFile).trim() !== '' ? Number(read(parentFile)) : undefined), 20);
+    process.kill(parent, 'SIGINT');
+    process.kill(parent, 'SIGTERM');
+    expect(await running).toMatchObject({ exitCode: 7 });
+    expect(processAlive(parent)).toBe(true);
+  });
+
   test('a NUL character in an argument is refused before anything starts', async () => {
     await expect(runCommand(spec(['echo', 'a\0b']), spawner)).rejects.toMatchObject({ code: 'EINVAL' });
   });

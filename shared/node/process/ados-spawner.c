@@ -12,8 +12,10 @@
  * Replies (stdout), one line each:
  *   started <id> <pid>       failed <id> <errno>       exited <id> <code|-> <signal number|->
  *
- * Stopping a command is the worker's business (it signals the group itself). When the worker goes away (stdin
- * closes) the spawner exits and leaves running commands running: they are detached in both ways ADOS starts
+ * Stopping a command is the worker's business (it signals the group itself); SIGINT, SIGTERM, SIGHUP and SIGQUIT
+ * are ignored, so a terminal's Ctrl-C or a supervisor's signal to the worker's group leaves the spawner to report the
+ * exits of the commands the worker then stops. When the worker goes away (stdin closes) the spawner exits and
+ * leaves running commands running: they are detached in both ways ADOS starts
  * commands, and the next attempt stops a crashed attempt's group from its heartbeat.
  *
  * Built by deploy/bootstrap.mjs into .ados/bin/ados-spawner when a C compiler is present (glibc 2.29 or later:
@@ -188,6 +190,15 @@ int main(void) {
   int exits = signalfd(-1, &chld, SFD_CLOEXEC | SFD_NONBLOCK);
   if (exits < 0) die("signalfd");
   signal(SIGPIPE, SIG_IGN);
+  /*
+   * It lives exactly as long as the worker's end of its stdin: Ctrl-C at a terminal or a supervisor's SIGTERM to the
+   * worker's process group reaches the worker, which stops its commands by cancelling their attempts, and that needs
+   * the spawner to report their exits. (Commands get every signal back at its default: setsigdefault below.)
+   */
+  signal(SIGINT, SIG_IGN);
+  signal(SIGTERM, SIG_IGN);
+  signal(SIGHUP, SIG_IGN);
+  signal(SIGQUIT, SIG_IGN);
 
   size_t capacity = 1 << 16, length = 0;
   char *buffer = grow(NULL, capacity);
